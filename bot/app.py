@@ -1,0 +1,149 @@
+"""The composition root: build the PTB Application and everything it shares, register handlers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.i18n import Catalogs
+from db import migrate, seed
+from db.session import Database
+from handlers import errors, incidents, language, sources, start, stats
+from handlers.callbacks import INCIDENTS_PREFIX, LANGUAGE_PREFIX
+from handlers.context import SERVICES_KEY, BotContext, Services
+from handlers.parsing import Vocabulary
+from handlers.render import CATEGORY_WORDS, bot_commands
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+def build_services(settings: Settings) -> Services:
+    catalogs = Catalogs.load(settings.default_language, settings.tz)
+    vocabulary = Vocabulary.build(
+        {
+            category: [
+                word for t in catalogs.all() for word in (*t._(msgid).split(), *msgid.split())
+            ]
+            for category, msgid in CATEGORY_WORDS.items()
+        }
+    )
+    return Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        catalogs=catalogs,
+        vocabulary=vocabulary,
+    )
+
+
+async def prepare_database(services: Services) -> None:
+    """Migrate, seed an empty store from the dataset, load the gazetteer."""
+    await migrate.upgrade(services.db)
+    if await seed.is_empty(services.db):
+        report = await seed.seed(services.db, services.settings.seed_dir)
+        log.info(
+            "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
+            services.settings.seed_dir,
+            report.districts_added,
+            report.incidents_added,
+            report.totals_added,
+        )
+    async with services.db.session() as session:
+        services.gazetteer = await seed.load_gazetteer(session)
+
+
+async def _post_init(application: BotApplication) -> None:
+    services: Services = application.bot_data[SERVICES_KEY]
+    await prepare_database(services)
+    # The command menu in every language; the default language also for clients of other languages.
+    for t in services.catalogs.all():
+        await application.bot.set_my_commands(bot_commands(t), language_code=t.lang)
+    default = services.catalogs.translator(services.catalogs.default)
+    await application.bot.set_my_commands(bot_commands(default))
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    services: Services = application.bot_data[SERVICES_KEY]
+    await services.db.dispose()
+
+
+async def run_post_init(application: BotApplication) -> None:
+    """What ``run_polling`` does after ``initialize()``; for runners that drive the lifecycle."""
+    await _post_init(application)
+
+
+async def run_post_shutdown(application: BotApplication) -> None:
+    await _post_shutdown(application)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    application_class: type[Application[Any, Any, Any, Any, Any, Any]] = Application,
+) -> BotApplication:
+    """The bot, wired: one Application, its services, every handler in one place."""
+    token = token or settings.require_token()
+    api = settings.telegram_api_url
+    services = build_services(settings)
+    context_types = ContextTypes(context=BotContext)
+    application: BotApplication = (
+        ApplicationBuilder()
+        .application_class(application_class)
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(context_types)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                tzinfo=settings.tz,
+            )
+        )
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Every handler, feature by feature. Group 0 holds one handler per update kind; the first
+    match wins, so the catch-all for unknown commands comes last."""
+    application.add_handler(CommandHandler("start", start.start_command))
+    application.add_handler(CommandHandler("help", start.help_command))
+    application.add_handler(CommandHandler("stats", stats.stats_command))
+    application.add_handler(CommandHandler("incidents", incidents.incidents_command))
+    application.add_handler(CommandHandler("sources", sources.sources_command))
+    application.add_handler(CommandHandler("language", language.language_command))
+    application.add_handler(
+        CallbackQueryHandler(incidents.incidents_page, pattern=f"^{INCIDENTS_PREFIX}\\|")
+    )
+    application.add_handler(
+        CallbackQueryHandler(language.language_chosen, pattern=f"^{LANGUAGE_PREFIX}:")
+    )
+    # In a private chat, plain text is read as /stats filters; unknown commands get a hint.
+    private = filters.ChatType.PRIVATE
+    application.add_handler(
+        MessageHandler(private & filters.TEXT & ~filters.COMMAND, stats.stats_text)
+    )
+    application.add_handler(MessageHandler(private & filters.COMMAND, start.unknown_command))
+    application.add_error_handler(errors.error_handler)

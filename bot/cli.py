@@ -1,0 +1,158 @@
+"""The command line: ``python -m bot`` (installed as ``casualty-bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from locales import SUPPORTED_LANGUAGES
+
+PROG = "casualty-bot"
+log = logging.getLogger(PROG)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="A Telegram bot answering questions about landmine and unexploded-ordnance "
+        "casualties, with sourced figures in Azerbaijani, English and Russian. Configuration "
+        "comes from the environment and an optional .env file (see README.md).",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser(
+        "run",
+        help="run the bot: long polling against TELEGRAM_API_URL",
+        description="Run the bot with long polling against TELEGRAM_API_URL (Telegram or a "
+        "self-hosted Bot API server). Applies migrations and seeds an empty database first. "
+        "Stops cleanly on SIGINT or SIGTERM.",
+    )
+    console = verbs.add_parser(
+        "console",
+        help="try the bot in the terminal, with no token and no network",
+        description="Run the real bot against the built-in Bot API emulator and chat with it in "
+        "the terminal as a Telegram user. Inline buttons are shown as numbered choices: type "
+        "the number to press one. Fed from a pipe, it reads one message a line, prints the "
+        "replies and exits at the end of its input.",
+    )
+    console.add_argument(
+        "--lang",
+        choices=SUPPORTED_LANGUAGES,
+        help="the Telegram language of the console user (default: DEFAULT_LANGUAGE)",
+    )
+    db = verbs.add_parser(
+        "db",
+        help="database: migrations and seed data",
+        description="Manage the database given by DATABASE_URL.",
+    )
+    db_verbs = db.add_subparsers(dest="db_verb", metavar="DB_VERB", required=True)
+    db_verbs.add_parser(
+        "upgrade",
+        help="apply migrations up to the latest",
+        description="Apply every Alembic migration up to the latest revision.",
+    )
+    db_verbs.add_parser(
+        "current",
+        help="print the schema revision",
+        description="Print the database's current schema revision and the latest one.",
+    )
+    seed = db_verbs.add_parser(
+        "seed",
+        help="load the dataset (districts, incidents, official totals)",
+        description="Load a dataset folder (districts.csv, incidents.csv, official_totals.csv) "
+        "into the database, after applying migrations. Rows already present are skipped, so it "
+        "can be run again safely.",
+    )
+    seed.add_argument("--dir", type=Path, help="dataset folder (default: SEED_DIR)")
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # httpx logs every request line at INFO, token included in the URL: keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level if args.verb != "console" else "WARNING")
+    try:
+        if args.verb == "run":
+            return run(settings)
+        if args.verb == "console":
+            from bot.console import run_console
+
+            return asyncio.run(run_console(settings, language=args.lang))
+        return asyncio.run(db_command(settings, args))
+    except ConfigError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from handlers.errors import is_database_unavailable
+
+        if is_database_unavailable(exc):
+            print(f"{PROG}: the database cannot be reached: {exc}", file=sys.stderr)
+        else:
+            log.debug("failed", exc_info=exc)
+            print(f"{PROG}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def run(settings: Settings) -> int:
+    from telegram import Update
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    log.info("starting long polling against %s", settings.telegram_api_url)
+    # run_polling handles SIGINT/SIGTERM: it stops polling, finishes the update in hand and shuts
+    # down (post_shutdown closes the database).
+    application.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0
+
+
+async def db_command(settings: Settings, args: argparse.Namespace) -> int:
+    from db import migrate, seed
+    from db.session import Database
+
+    database = Database(settings.database_url)
+    try:
+        if args.db_verb == "upgrade":
+            await migrate.upgrade(database)
+            print(f"database at {database.safe_url()} is at revision {migrate.head_revision()}")
+        elif args.db_verb == "current":
+            current = await migrate.current_revision(database)
+            print(f"current: {current or 'none'}; latest: {migrate.head_revision()}")
+        elif args.db_verb == "seed":
+            await migrate.upgrade(database)
+            directory = args.dir or settings.seed_dir
+            try:
+                report = await seed.seed(database, directory)
+            except seed.DatasetError as exc:
+                print(f"{PROG}: {exc}", file=sys.stderr)
+                return 1
+            print(
+                f"loaded {directory}: {report.districts_added} districts added, "
+                f"{report.incidents_added} incidents added ({report.incidents_present} already "
+                f"present), {report.totals_added} official totals added "
+                f"({report.totals_present} already present)"
+            )
+    finally:
+        await database.dispose()
+    return 0

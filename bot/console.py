@@ -1,0 +1,119 @@
+"""``python -m bot console``: chat with the real bot in a terminal, through the Bot API emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from typing import Any, TextIO
+
+from bot.config import Settings
+from bot.emulator import SentMessage
+from bot.harness import EmulatedBot
+
+CONSOLE_USER_ID = 1000
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
+_BOLD = re.compile(r"<(b|strong)>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def to_terminal(text: str, *, color: bool) -> str:
+    """Telegram HTML made readable: links as ``text <url>``, bold in ANSI where the terminal has it."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} <{html.unescape(m.group(1))}>", text)
+    if color:
+        text = _BOLD.sub(lambda m: f"\x1b[1m{m.group(2)}\x1b[0m", text)
+    return html.unescape(_TAG.sub("", text))
+
+
+def buttons_of(message: SentMessage) -> list[tuple[str, str]]:
+    markup: dict[str, Any] | None = message.reply_markup
+    if not markup:
+        return []
+    return [
+        (str(button.get("text", "")), str(button.get("callback_data", "")))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if "callback_data" in button
+    ]
+
+
+class Console:
+    def __init__(self, bot: EmulatedBot, out: TextIO, *, color: bool) -> None:
+        self.bot = bot
+        self.out = out
+        self.color = color
+        #: The buttons on screen: number -> (message id, callback data).
+        self.choices: dict[int, tuple[int, str]] = {}
+
+    def show(self, messages: list[SentMessage]) -> None:
+        self.choices = {}
+        for message in messages:
+            body = message.text if message.text is not None else (message.caption or "")
+            prefix = "bot (edited)>" if message.method.startswith("edit") else "bot>"
+            print(f"{prefix} {to_terminal(body, color=self.color)}", file=self.out)
+            options = buttons_of(message)
+            if options:
+                labels = []
+                for text, data in options:
+                    number = len(self.choices) + 1
+                    self.choices[number] = (message.message_id, data)
+                    labels.append(f"[{number}] {text}")
+                print("     " + "   ".join(labels), file=self.out)
+        for request in self.bot.emulator.requests[self._seen :]:
+            text = request.params.get("text")
+            if request.method == "answerCallbackQuery" and text:
+                print(f"bot (notice)> {text}", file=self.out)
+        self._seen = len(self.bot.emulator.requests)
+        print(file=self.out)
+        self.out.flush()
+
+    _seen = 0
+
+    async def handle(self, line: str) -> None:
+        line = line.strip()
+        if not line:
+            return
+        self._seen = len(self.bot.emulator.requests)
+        if line.isdigit() and int(line) in self.choices:
+            message_id, data = self.choices[int(line)]
+            self.show(await self.bot.press(CONSOLE_USER_ID, message_id, data))
+        else:
+            self.show(await self.bot.send(CONSOLE_USER_ID, line))
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    language: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty()
+    async with EmulatedBot(settings) as bot:
+        bot.emulator.add_private_chat(
+            CONSOLE_USER_ID,
+            first_name="Console",
+            language_code=language or settings.default_language,
+        )
+        console = Console(bot, stdout, color=interactive and stdout.isatty())
+        if interactive:
+            print(
+                "casualty-bot console: you are a Telegram user talking to the real bot through "
+                "a local Bot API emulator. Try /help, /stats, /incidents. Type a number to press "
+                "a button; Ctrl-D quits.\n",
+                file=stdout,
+            )
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                print("you> ", end="", file=stdout, flush=True)
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            if not interactive:
+                print(f"you> {line.rstrip()}", file=stdout)
+            await console.handle(line)
+    return 0

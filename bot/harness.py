@@ -1,0 +1,141 @@
+"""The real application, long polling against the in-process Bot API emulator.
+
+Used by the console demo, the end-to-end tests and the benchmarks: an update is queued in the
+emulator as a Telegram user would send it, the bot fetches it with ``getUpdates``, handles it and
+calls the Bot API; :meth:`EmulatedBot.send` returns what the bot sent while handling that update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from bot.app import BotApplication, build_application, run_post_init, run_post_shutdown
+from bot.config import Settings
+from bot.emulator import BotAPIEmulator, SentMessage
+
+DEFAULT_TOKEN = "123456789:EMULATED-TOKEN"
+
+
+class TrackedApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """An Application that tells when it has finished handling each update (errors included)."""
+
+    __slots__ = ("_waiters",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+
+    def expect(self, update_id: int) -> asyncio.Future[None]:
+        future = self._waiters.get(update_id)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._waiters[update_id] = future
+        return future
+
+    async def process_update(self, update: object) -> None:
+        try:
+            await super().process_update(update)
+        finally:
+            if isinstance(update, Update):
+                future = self.expect(update.update_id)
+                if not future.done():
+                    future.set_result(None)
+                self._waiters.pop(update.update_id, None)
+
+
+class EmulatedBot:
+    """Start with ``async with EmulatedBot(settings) as bot``; then ``await bot.send(...)``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        emulator: BotAPIEmulator | None = None,
+        token: str = DEFAULT_TOKEN,
+        timeout: float = 10.0,
+    ) -> None:
+        self.emulator = emulator or BotAPIEmulator(token=token)
+        self._own_emulator = emulator is None
+        self.token = token
+        self.timeout = timeout
+        self._settings = settings
+        self.application: BotApplication | None = None
+
+    @property
+    def app(self) -> BotApplication:
+        if self.application is None:
+            raise RuntimeError("EmulatedBot is not started")
+        return self.application
+
+    async def start(self) -> None:
+        if self._own_emulator:
+            await self.emulator.start()
+        settings = self._settings.model_copy(update={"telegram_api_url": self.emulator.base_url})
+        app = build_application(settings, token=self.token, application_class=TrackedApplication)
+        self.application = app
+        await app.initialize()
+        await run_post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=5, drop_pending_updates=False)
+
+    async def stop(self) -> None:
+        app = self.application
+        if app is not None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+            await run_post_shutdown(app)
+            self.application = None
+        if self._own_emulator:
+            await self.emulator.stop()
+
+    async def __aenter__(self) -> EmulatedBot:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def send(
+        self, user_id: int, text: str, *, chat_id: int | None = None
+    ) -> list[SentMessage]:
+        """A user sends ``text``; returns the messages the bot sent or edited in response."""
+        app = self.app
+        assert isinstance(app, TrackedApplication)
+        before = len(self.emulator.sent)
+        update = self.emulator.user_sends(user_id, text, chat_id=chat_id)
+        await asyncio.wait_for(app.expect(int(update["update_id"])), self.timeout)
+        return list(self.emulator.sent[before:])
+
+    async def press(
+        self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
+    ) -> list[SentMessage]:
+        """A user presses an inline button (or forges its callback data)."""
+        app = self.app
+        assert isinstance(app, TrackedApplication)
+        before = len(self.emulator.sent)
+        update = self.emulator.user_presses(user_id, message_id, data, chat_id=chat_id)
+        await asyncio.wait_for(app.expect(int(update["update_id"])), self.timeout)
+        return list(self.emulator.sent[before:])
+
+    def answers(self, since: int = 0) -> Sequence[Any]:
+        """answerCallbackQuery requests recorded since index ``since`` of ``emulator.requests``."""
+        return [r for r in self.emulator.requests[since:] if r.method == "answerCallbackQuery"]

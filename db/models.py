@@ -1,0 +1,182 @@
+"""The incident store: typed SQLAlchemy 2 models.
+
+Counts are whole numbers of people; an incident never names its victims. Dates carry their precision:
+an incident known only to the month is stored with ``date`` = first day and ``date_end`` = last day of
+that month, so that a period filter counts it only when the whole span lies inside the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+        dt.datetime: DateTime(timezone=True),
+        dt.date: Date(),
+    }
+
+
+class DatePrecision(enum.StrEnum):
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+class Device(enum.StrEnum):
+    ANTIPERSONNEL = "antipersonnel"
+    ANTIVEHICLE = "antivehicle"
+    IMPROVISED = "improvised"
+    UXO = "uxo"
+    UNKNOWN = "unknown"
+
+
+class IncidentStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    RETRACTED = "retracted"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK constraint: readable in SQL and portable.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class District(Base):
+    """A district of the gazetteer: a stable key and its names (official and aliases)."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+
+    names: Mapped[list[DistrictName]] = relationship(
+        back_populates="district", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DistrictName(Base):
+    """One spelling of a district: official in a language (``lang`` set) or an alias (``lang`` NULL)."""
+
+    __tablename__ = "district_names"
+    __table_args__ = (UniqueConstraint("district_id", "lang", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="CASCADE"))
+    lang: Mapped[str | None] = mapped_column(String(8))
+    name: Mapped[str] = mapped_column(String(128))
+
+    district: Mapped[District] = relationship(back_populates="names")
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint("civilian_killed >= 0", name="civilian_killed_nonneg"),
+        CheckConstraint("civilian_injured >= 0", name="civilian_injured_nonneg"),
+        CheckConstraint("military_killed >= 0", name="military_killed_nonneg"),
+        CheckConstraint("military_injured >= 0", name="military_injured_nonneg"),
+        CheckConstraint("date_end >= date", name="date_span"),
+        Index("ix_incidents_status_date", "status", "date", "date_end"),
+        Index("ix_incidents_district_status_date", "district_id", "status", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[dt.date]
+    date_end: Mapped[dt.date]
+    date_precision: Mapped[DatePrecision] = mapped_column(_enum(DatePrecision, "date_precision"))
+    date_note: Mapped[str | None] = mapped_column(Text)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    settlement: Mapped[str | None] = mapped_column(String(200))
+    civilian_killed: Mapped[int] = mapped_column(Integer, default=0)
+    civilian_injured: Mapped[int] = mapped_column(Integer, default=0)
+    military_killed: Mapped[int] = mapped_column(Integer, default=0)
+    military_injured: Mapped[int] = mapped_column(Integer, default=0)
+    device: Mapped[Device] = mapped_column(_enum(Device, "device"), default=Device.UNKNOWN)
+    activity: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[IncidentStatus] = mapped_column(
+        _enum(IncidentStatus, "incident_status"), default=IncidentStatus.PUBLISHED
+    )
+    #: Telegram user id of whoever recorded it; NULL for the shipped dataset and shell imports.
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+    district: Mapped[District | None] = relationship(lazy="raise")
+    sources: Mapped[list[IncidentSource]] = relationship(
+        back_populates="incident",
+        cascade="all, delete-orphan",
+        order_by="IncidentSource.id",
+        lazy="raise",
+    )
+
+
+class IncidentSource(Base):
+    __tablename__ = "incident_sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str | None] = mapped_column(Text)
+
+    incident: Mapped[Incident] = relationship(back_populates="sources")
+
+
+class OfficialTotal(Base):
+    """A dated cumulative figure published by an authority. Figures are as stated: NULL = not stated."""
+
+    __tablename__ = "official_totals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(index=True)
+    period_start: Mapped[dt.date]
+    total: Mapped[int | None] = mapped_column(Integer)
+    killed: Mapped[int | None] = mapped_column(Integer)
+    injured: Mapped[int | None] = mapped_column(Integer)
+    civilian_killed: Mapped[int | None] = mapped_column(Integer)
+    civilian_injured: Mapped[int | None] = mapped_column(Integer)
+    military_killed: Mapped[int | None] = mapped_column(Integer)
+    military_injured: Mapped[int | None] = mapped_column(Integer)
+    issuer: Mapped[str] = mapped_column(String(128))
+    source_url: Mapped[str] = mapped_column(String(2048))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class Chat(Base):
+    """Per-chat settings. A row exists only once a chat has chosen something."""
+
+    __tablename__ = "chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

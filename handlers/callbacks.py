@@ -1,0 +1,78 @@
+"""Callback data: compact, at most 64 bytes, and never trusted (clients can send any bytes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from db.queries import Category, IncidentFilter, Period
+
+MAX_CALLBACK_BYTES = 64
+INCIDENTS_PREFIX = "inc"
+LANGUAGE_PREFIX = "lang"
+_CATEGORY_CODES = {Category.CIVILIAN: "c", Category.MILITARY: "m"}
+_CODE_CATEGORIES = {v: k for k, v in _CATEGORY_CODES.items()}
+MAX_OFFSET = 10_000_000
+
+
+def _day(value: dt.date | None) -> str:
+    return value.strftime("%Y%m%d") if value else ""
+
+
+def _parse_day(value: str) -> dt.date | None:
+    if not value:
+        return None
+    if len(value) != 8 or not value.isdigit():
+        raise ValueError(value)
+    return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentsPageData:
+    """``inc|<offset>|<district ids>|<start>|<end>|<category>``: a page of /incidents."""
+
+    offset: int
+    filter: IncidentFilter
+
+    def encode(self) -> str | None:
+        """The callback data, or None when the filter is too long to fit in 64 bytes."""
+        f = self.filter
+        data = "|".join(
+            [
+                INCIDENTS_PREFIX,
+                str(self.offset),
+                ".".join(str(d) for d in f.districts),
+                _day(f.period.start),
+                _day(f.period.end),
+                _CATEGORY_CODES.get(f.category, "") if f.category else "",
+            ]
+        )
+        return data if len(data.encode()) <= MAX_CALLBACK_BYTES else None
+
+    @classmethod
+    def decode(cls, data: str) -> IncidentsPageData | None:
+        """Parse callback data; None for anything malformed."""
+        parts = data.split("|")
+        if len(parts) != 6 or parts[0] != INCIDENTS_PREFIX:
+            return None
+        _, offset, districts, start, end, category = parts
+        try:
+            page_offset = int(offset)
+            ids = tuple(int(d) for d in districts.split(".")) if districts else ()
+            period = Period(_parse_day(start), _parse_day(end))
+        except ValueError:
+            return None
+        if not 0 <= page_offset <= MAX_OFFSET or (category and category not in _CODE_CATEGORIES):
+            return None
+        if period.start and period.end and period.start > period.end:
+            return None
+        return cls(page_offset, IncidentFilter(ids, period, _CODE_CATEGORIES.get(category)))
+
+
+def encode_language(lang: str) -> str:
+    return f"{LANGUAGE_PREFIX}:{lang}"
+
+
+def decode_language(data: str) -> str | None:
+    prefix, _, lang = data.partition(":")
+    return lang if prefix == LANGUAGE_PREFIX and lang else None

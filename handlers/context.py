@@ -1,0 +1,80 @@
+"""The typed home of shared services, and the per-update context that handlers receive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Catalogs, Translator
+from db import queries
+from db.gazetteer import Gazetteer
+from db.session import Database
+from handlers.parsing import Vocabulary
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Services:
+    """Created once by the composition root and shared by every handler and job."""
+
+    settings: Settings
+    db: Database
+    catalogs: Catalogs
+    vocabulary: Vocabulary
+    gazetteer: Gazetteer = field(default_factory=Gazetteer)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """CallbackContext with typed access to the services and the chat's translator.
+
+    PTB builds one context per update and shares it between handler groups, so the translator is
+    looked up at most once per update.
+    """
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self._translator: Translator | None = None
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.application.bot_data[SERVICES_KEY]
+        return services
+
+    async def translator(self, update: object) -> Translator:
+        """The chat's stored language, else the user's Telegram language, else the default."""
+        if self._translator is None:
+            stored = None
+            user_language = None
+            if isinstance(update, Update):
+                if update.effective_user is not None:
+                    user_language = update.effective_user.language_code
+                if update.effective_chat is not None:
+                    async with self.services.db.session() as session:
+                        stored = await queries.chat_language(session, update.effective_chat.id)
+            catalogs = self.services.catalogs
+            self._translator = catalogs.translator(catalogs.pick(stored, user_language))
+        return self._translator
+
+    def fallback_translator(self, update: object) -> Translator:
+        """A translator chosen without the database (for error replies)."""
+        if self._translator is not None:
+            return self._translator
+        language = None
+        if isinstance(update, Update) and update.effective_user is not None:
+            language = update.effective_user.language_code
+        return self.services.catalogs.translator(language)
+
+    def use_translator(self, translator: Translator) -> None:
+        self._translator = translator

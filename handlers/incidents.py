@@ -1,0 +1,47 @@
+"""/incidents: matching incidents, latest first, paged with buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from db import queries
+from db.queries import IncidentFilter
+from handlers.callbacks import IncidentsPageData
+from handlers.context import BotContext
+from handlers.parsing import parse_filters
+from handlers.render import PAGE_SIZE, expired_text, render_incidents, render_problems
+from handlers.replies import edit, reply
+
+
+async def _page(context: BotContext, f: IncidentFilter, offset: int) -> queries.IncidentPage:
+    async with context.services.db.session() as session:
+        return await queries.list_incidents(session, f, offset=offset, limit=PAGE_SIZE)
+
+
+async def incidents_command(update: Update, context: BotContext) -> None:
+    services = context.services
+    t = await context.translator(update)
+    parsed = parse_filters(context.args or (), services.gazetteer, services.vocabulary)
+    if not parsed.ok:
+        await reply(update, render_problems(t, services.gazetteer, parsed.problems))
+        return
+    page = await _page(context, parsed.filter, 0)
+    rendered = render_incidents(t, services.gazetteer, parsed.filter, page)
+    await reply(update, rendered.text, rendered.keyboard)
+
+
+async def incidents_page(update: Update, context: BotContext) -> None:
+    """A page button. The data come from the client: decode defensively, check the districts."""
+    query = update.callback_query
+    if query is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    data = IncidentsPageData.decode(query.data or "")
+    if data is None or any(d not in services.gazetteer.entries for d in data.filter.districts):
+        await query.answer(expired_text(t), show_alert=True)
+        return
+    await query.answer()
+    page = await _page(context, data.filter, data.offset)
+    rendered = render_incidents(t, services.gazetteer, data.filter, page)
+    await edit(update, rendered.text, rendered.keyboard)

@@ -1,0 +1,179 @@
+"""Command arguments to typed filters: pure functions, no I/O.
+
+``/stats kalbajar 2023 civilian`` -> IncidentFilter(districts=(1,), period=2023, category=civilian).
+Filters come in any order. Periods: ``2023``, ``2023-07``, ``2023-07-13``, ``13.07.2023``, ``07.2023``
+and ranges ``A..B`` with either end open. Districts: any name or alias, case- and
+diacritics-insensitive, several words allowed. Category words come from the catalogs, so every
+language's words work in every chat.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from db.gazetteer import Gazetteer, normalize
+from db.queries import Category, IncidentFilter, Period
+
+_SPLIT = re.compile(r"[\s,;]+")
+_ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_DOTTED = re.compile(r"^(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})$")
+_LOOKS_LIKE_DATE = re.compile(r"^[\d.\-/]+$")
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
+
+class ProblemKind(enum.StrEnum):
+    UNKNOWN_WORD = "unknown_word"
+    BAD_DATE = "bad_date"
+    BAD_RANGE = "bad_range"
+    TWO_PERIODS = "two_periods"
+    TWO_CATEGORIES = "two_categories"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    kind: ProblemKind
+    word: str
+    #: Districts nearest to an unknown word, best first.
+    suggestions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFilters:
+    filter: IncidentFilter
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Normalised filter words of every language, by category."""
+
+    categories: Mapping[Category, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, words: Mapping[Category, Iterable[str]]) -> Vocabulary:
+        return cls(
+            {cat: frozenset(normalize(w) for w in ws if normalize(w)) for cat, ws in words.items()}
+        )
+
+    def category(self, word: str) -> Category | None:
+        norm = normalize(word)
+        for category, words in self.categories.items():
+            if norm in words:
+                return category
+        return None
+
+
+class BadPeriod(ValueError):
+    def __init__(self, kind: ProblemKind) -> None:
+        super().__init__(kind.value)
+        self.kind = kind
+
+
+def _span(year: int, month: int | None, day: int | None) -> tuple[dt.date, dt.date]:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise BadPeriod(ProblemKind.BAD_DATE)
+    try:
+        if month is None:
+            return dt.date(year, 1, 1), dt.date(year, 12, 31)
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, 1), dt.date(year, month, last)
+        day_date = dt.date(year, month, day)
+        return day_date, day_date
+    except (ValueError, calendar.IllegalMonthError):
+        raise BadPeriod(ProblemKind.BAD_DATE) from None
+
+
+def parse_date_span(text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day a date token stands for; raises BadPeriod."""
+    iso = _ISO.match(text)
+    if iso:
+        year, month, day = iso.groups()
+        return _span(int(year), int(month) if month else None, int(day) if day else None)
+    dotted = _DOTTED.match(text)
+    if dotted:
+        day, month, year = dotted.groups()
+        return _span(int(year), int(month), int(day) if day else None)
+    raise BadPeriod(ProblemKind.BAD_DATE)
+
+
+def parse_period(text: str) -> Period:
+    """``2023``, ``2023-07-13``, ``2021-01-01..2021-06-30``, ``2022..``, ``..2021-06``."""
+    if ".." in text:
+        left, _, right = text.partition("..")
+        if not left and not right:
+            raise BadPeriod(ProblemKind.BAD_RANGE)
+        start = parse_date_span(left)[0] if left else None
+        end = parse_date_span(right)[1] if right else None
+        if start and end and start > end:
+            raise BadPeriod(ProblemKind.BAD_RANGE)
+        return Period(start, end)
+    start, end = parse_date_span(text)
+    return Period(start, end)
+
+
+def looks_like_period(token: str) -> bool:
+    return bool(_LOOKS_LIKE_DATE.match(token)) and (
+        ".." in token or any(c.isdigit() for c in token)
+    )
+
+
+def tokenize(text: str) -> list[str]:
+    return [t for t in _SPLIT.split(text.strip()) if t]
+
+
+def parse_filters(
+    args: str | Iterable[str], gazetteer: Gazetteer, vocabulary: Vocabulary
+) -> ParsedFilters:
+    """Parse filter words in any order; every word is either understood or reported."""
+    tokens = tokenize(args) if isinstance(args, str) else [t for a in args for t in tokenize(a)]
+    districts: list[int] = []
+    period: Period | None = None
+    category: Category | None = None
+    problems: list[Problem] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if looks_like_period(token):
+            try:
+                parsed = parse_period(token)
+            except BadPeriod as exc:
+                problems.append(Problem(exc.kind, token))
+            else:
+                if period is not None and parsed != period:
+                    problems.append(Problem(ProblemKind.TWO_PERIODS, token))
+                period = parsed
+            i += 1
+            continue
+        found = vocabulary.category(token)
+        if found is not None:
+            if category is not None and category != found:
+                problems.append(Problem(ProblemKind.TWO_CATEGORIES, token))
+            category = found
+            i += 1
+            continue
+        # The longest run of words that names a district.
+        for width in range(min(gazetteer.max_words, len(tokens) - i), 0, -1):
+            district = gazetteer.resolve(" ".join(tokens[i : i + width]))
+            if district is not None:
+                if district not in districts:
+                    districts.append(district)
+                i += width
+                break
+        else:
+            problems.append(
+                Problem(ProblemKind.UNKNOWN_WORD, token, tuple(gazetteer.suggest(token)))
+            )
+            i += 1
+    return ParsedFilters(
+        IncidentFilter(tuple(districts), period or Period(), category), tuple(problems)
+    )

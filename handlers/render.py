@@ -1,0 +1,599 @@
+"""The one rendering layer: typed results -> localised Telegram HTML.
+
+Every dynamic value is escaped here, every number and date is formatted by Babel for the chat's
+locale, every count goes through ``ngettext``, and nothing returned can exceed Telegram's limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from babel.numbers import format_decimal
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import N_, Translator
+from db.gazetteer import Gazetteer
+from db.models import DatePrecision, Device
+from db.queries import (
+    Category,
+    Counts,
+    IncidentFilter,
+    IncidentPage,
+    IncidentRow,
+    OfficialComparison,
+    Period,
+    SourcesSummary,
+    StatsReport,
+)
+from handlers.callbacks import IncidentsPageData, encode_language
+from handlers.parsing import Problem, ProblemKind
+
+#: Telegram's limit for a message's text after entity parsing.
+MAX_MESSAGE = 4096
+SEPARATOR = " · "
+
+
+def escape(value: object) -> str:
+    """Escape a dynamic value for Telegram HTML text (``&``, ``<`` and ``>``)."""
+    return html.escape(str(value), quote=False)
+
+
+def bold(text: str) -> str:
+    return f"<b>{escape(text)}</b>"
+
+
+def link(url: str, text: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>'
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+# -- vocabulary ----------------------------------------------------------------------------------
+
+DEVICE_LABELS = {
+    Device.ANTIPERSONNEL: N_("anti-personnel mine"),
+    Device.ANTIVEHICLE: N_("anti-vehicle mine"),
+    Device.IMPROVISED: N_("improvised explosive device"),
+    Device.UXO: N_("unexploded ordnance"),
+    Device.UNKNOWN: N_("device not stated"),
+}
+
+#: The activities the shipped data use; another dataset's values are shown as they are.
+ACTIVITY_LABELS = {
+    "demining": N_("demining"),
+    "farming": N_("farming"),
+    "herding": N_("herding"),
+    "construction": N_("construction work"),
+    "road-building": N_("road building"),
+    "travel": N_("travelling"),
+    "military-duty": N_("military duty"),
+    "returning-home": N_("returning home"),
+    "journalism": N_("journalistic work"),
+    "utility-work": N_("utility work"),
+    "body-recovery": N_("search for the dead"),
+}
+
+#: Words that select a category in filters, space-separated, translated per language.
+CATEGORY_WORDS = {
+    # NOTE: filter words for civilians, separated by spaces; users may type any of them.
+    Category.CIVILIAN: N_("civilian civilians"),
+    # NOTE: filter words for military personnel, separated by spaces; users may type any of them.
+    Category.MILITARY: N_("military soldiers servicemen"),
+}
+
+
+def category_words(t: Translator, category: Category) -> list[str]:
+    return t._(CATEGORY_WORDS[category]).split()
+
+
+def people(t: Translator, n: int) -> str:
+    return t.ngettext("{n} person", "{n} people", n).format(n=t.number(n))
+
+
+def signed(t: Translator, n: int) -> str:
+    return format_decimal(n, format="+#,##0;-#,##0", locale=t.locale)
+
+
+# -- filters and periods -------------------------------------------------------------------------
+
+
+def period_text(t: Translator, period: Period) -> str:
+    """``2023``, ``July 2023``, ``13 July 2023``, ``1 Jan 2021 – 30 Jun 2021``, ``from …``."""
+    start, end = period.start, period.end
+    if start and end:
+        if start == end:
+            return t.date(start)
+        if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
+            same_year = start.year == end.year
+            if same_year and start.month == 1 and end.month == 12:
+                return t.date(start, DatePrecision.YEAR)
+            if same_year and start.month == end.month:
+                return t.date(start, DatePrecision.MONTH)
+        return t._("{start} to {end}").format(start=t.date(start), end=t.date(end))
+    if start:
+        return t._("from {start}").format(start=t.date(start))
+    if end:
+        return t._("until {end}").format(end=t.date(end))
+    return t._("all dates")
+
+
+def category_label(t: Translator, category: Category) -> str:
+    if category is Category.CIVILIAN:
+        return t._("civilians")
+    return t._("military personnel")
+
+
+def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
+    districts = (
+        ", ".join(gazetteer.name(d, t.lang) for d in f.districts)
+        if f.districts
+        else t._("all districts")
+    )
+    parts = [districts, period_text(t, f.period)]
+    if f.category is not None:
+        parts.append(category_label(t, f.category))
+    return t._("Filters: {filters}").format(filters=SEPARATOR.join(parts))
+
+
+MAX_PROBLEMS = 5
+MAX_ECHOED_WORD = 60
+
+
+def render_problems(t: Translator, gazetteer: Gazetteer, problems: Sequence[Problem]) -> str:
+    """Name each word that was not understood (at most a few), then how filters are written."""
+    lines = []
+    for problem in problems[:MAX_PROBLEMS]:
+        word = problem.word
+        if len(word) > MAX_ECHOED_WORD:
+            word = word[: MAX_ECHOED_WORD - 1] + "…"
+        if problem.kind is ProblemKind.UNKNOWN_WORD:
+            line = t._("I did not understand “{word}”.").format(word=word)
+            if problem.suggestions:
+                names = ", ".join(gazetteer.name(d, t.lang) for d in problem.suggestions)
+                line += " " + t._("Did you mean: {districts}?").format(districts=names)
+        elif problem.kind is ProblemKind.BAD_DATE:
+            line = t._("“{word}” is not a valid date.").format(word=word)
+        elif problem.kind is ProblemKind.BAD_RANGE:
+            line = t._(
+                "“{word}” is not a valid period: its start must not be after its end."
+            ).format(word=word)
+        elif problem.kind is ProblemKind.TWO_PERIODS:
+            line = t._("Give one period only (“{word}” is a second one).").format(word=word)
+        else:
+            line = t._("Choose civilians or military, not both (“{word}”).").format(word=word)
+        lines.append(line)
+    lines += ["", filter_syntax(t, gazetteer)]
+    return "\n".join(escape(line) for line in lines)
+
+
+def filter_syntax(t: Translator, gazetteer: Gazetteer) -> str:
+    """Plain text: how filters are written, with examples in the reader's language."""
+    return t._(
+        "Filters, in any order: a district ({district}), a period ({periods}) and "
+        "{civilian} or {military}."
+    ).format(
+        district=example_district(t, gazetteer),
+        periods="2023, 2023-07, 2023-07-13, 2021-01-01..2021-06-30, 2022..",
+        civilian=category_words(t, Category.CIVILIAN)[0],
+        military=category_words(t, Category.MILITARY)[0],
+    )
+
+
+def example_district(t: Translator, gazetteer: Gazetteer) -> str:
+    ids = gazetteer.sorted_ids(t.lang)
+    return gazetteer.name(ids[0], t.lang) if ids else "—"
+
+
+# -- /stats --------------------------------------------------------------------------------------
+
+
+def killed_line(t: Translator, n: int) -> str:
+    return t.ngettext("{n} person killed", "{n} people killed", n).format(n=t.number(n))
+
+
+def injured_line(t: Translator, n: int) -> str:
+    return t.ngettext("{n} person injured", "{n} people injured", n).format(n=t.number(n))
+
+
+def breakdown(t: Translator, civilian: int, military: int) -> str:
+    return t._("{civilians}, {military}").format(
+        civilians=t.ngettext("{n} civilian", "{n} civilians", civilian).format(
+            n=t.number(civilian)
+        ),
+        military=t.ngettext("{n} military", "{n} military", military).format(n=t.number(military)),
+    )
+
+
+def counts_block(t: Translator, counts: Counts, category: Category | None) -> list[str]:
+    total = t.ngettext(
+        "{n} person killed or injured", "{n} people killed or injured", counts.total
+    ).format(n=t.number(counts.total))
+    lines = [bold(total)]
+    if category is None:
+        lines.append(
+            f"• {escape(killed_line(t, counts.killed))}: "
+            f"{escape(breakdown(t, counts.civilian_killed, counts.military_killed))}"
+        )
+        lines.append(
+            f"• {escape(injured_line(t, counts.injured))}: "
+            f"{escape(breakdown(t, counts.civilian_injured, counts.military_injured))}"
+        )
+    else:
+        lines.append(f"• {escape(killed_line(t, counts.killed))}")
+        lines.append(f"• {escape(injured_line(t, counts.injured))}")
+    return lines
+
+
+def render_stats(t: Translator, gazetteer: Gazetteer, report: StatsReport) -> str:
+    f, stats = report.filter, report.stats
+    lines = [bold(t._("Mine and UXO casualties")), escape(filters_text(t, gazetteer, f)), ""]
+    if stats.incidents == 0:
+        lines.append(escape(t._("No incidents are recorded for these filters.")))
+    else:
+        lines += counts_block(t, stats.counts, f.category)
+        recorded = t.ngettext(
+            "{n} incident recorded", "{n} incidents recorded", stats.incidents
+        ).format(n=t.number(stats.incidents))
+        line = recorded
+        if stats.latest is not None:
+            line += "; " + t._("latest: {date}").format(
+                date=t.date(stats.latest.date, stats.latest.precision)
+            )
+        lines.append(escape(line))
+        if stats.leading:
+            leading = ", ".join(
+                f"{gazetteer.name(d.district_id, t.lang)} {t.number(d.total)}"
+                for d in stats.leading
+            )
+            lines.append(
+                escape(t._("Most affected districts: {districts}").format(districts=leading))
+            )
+    if report.official is not None:
+        lines += ["", *official_block(t, report.official)]
+    lines += [
+        "",
+        "<i>"
+        + escape(
+            t._(
+                "Source: incidents reported individually by news media and official statements, "
+                "each with its link in /incidents; see /sources."
+            )
+        )
+        + "</i>",
+    ]
+    return "\n".join(lines)
+
+
+#: The dataset format's issuer for a figure that a media report gives without naming its source.
+UNATTRIBUTED_ISSUER = "other"
+
+
+def issuer_name(t: Translator, issuer: str) -> str:
+    if issuer == UNATTRIBUTED_ISSUER:
+        return t._("a media report not naming the issuing body")
+    return issuer
+
+
+def official_block(t: Translator, comparison: OfficialComparison) -> list[str]:
+    o, recorded = comparison.official, comparison.recorded.counts
+    head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
+        issuer=issuer_name(t, o.issuer), date=t.date(o.as_of), start=t.date(o.period_start)
+    )
+    lines = [bold(head) + " " + link(o.source_url, t._("source"))]
+    rows: list[tuple[str, int | None, int]] = []
+    if comparison.category is None:
+        rows = [
+            (t._("killed or injured"), o.total, recorded.total),
+            (t._("killed"), o.killed, recorded.killed),
+            (t._("injured"), o.injured, recorded.injured),
+        ]
+        if None not in (
+            o.civilian_killed,
+            o.civilian_injured,
+            o.military_killed,
+            o.military_injured,
+        ):
+            rows += [
+                (t._("civilians killed"), o.civilian_killed, recorded.civilian_killed),
+                (t._("civilians injured"), o.civilian_injured, recorded.civilian_injured),
+                (t._("military killed"), o.military_killed, recorded.military_killed),
+                (t._("military injured"), o.military_injured, recorded.military_injured),
+            ]
+    elif comparison.category is Category.CIVILIAN:
+        rows = [
+            (t._("civilians killed"), o.civilian_killed, recorded.civilian_killed),
+            (t._("civilians injured"), o.civilian_injured, recorded.civilian_injured),
+        ]
+    else:
+        rows = [
+            (t._("military killed"), o.military_killed, recorded.military_killed),
+            (t._("military injured"), o.military_injured, recorded.military_injured),
+        ]
+    for label, official, mine in rows:
+        if official is None:
+            continue
+        lines.append(
+            "• "
+            + escape(
+                t._(
+                    "{label}: {official} officially, {recorded} in the incidents recorded here "
+                    "(difference {difference})"
+                ).format(
+                    label=label,
+                    official=people(t, official),
+                    recorded=people(t, mine),
+                    difference=signed(t, official - mine),
+                )
+            )
+        )
+    lines.append(
+        escape(
+            t._(
+                "The recorded incidents are those reported individually with a source; they are "
+                "not a complete register, so they can add up to less than the official figure."
+            )
+        )
+    )
+    return lines
+
+
+# -- /incidents ----------------------------------------------------------------------------------
+
+PAGE_SIZE = 5
+
+
+def incident_counts(t: Translator, c: Counts) -> str:
+    parts = []
+    if c.civilian_killed:
+        parts.append(
+            t.ngettext("{n} civilian killed", "{n} civilians killed", c.civilian_killed).format(
+                n=t.number(c.civilian_killed)
+            )
+        )
+    if c.civilian_injured:
+        parts.append(
+            t.ngettext("{n} civilian injured", "{n} civilians injured", c.civilian_injured).format(
+                n=t.number(c.civilian_injured)
+            )
+        )
+    if c.military_killed:
+        parts.append(
+            t.ngettext("{n} military killed", "{n} military killed", c.military_killed).format(
+                n=t.number(c.military_killed)
+            )
+        )
+    if c.military_injured:
+        parts.append(
+            t.ngettext("{n} military injured", "{n} military injured", c.military_injured).format(
+                n=t.number(c.military_injured)
+            )
+        )
+    return ", ".join(parts) or t._("no casualties in this category")
+
+
+def incident_entry(t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str:
+    place = (
+        [gazetteer.name(row.district_id, t.lang)]
+        if row.district_id
+        else [t._("district not stated")]
+    )
+    if row.settlement:
+        place.append(row.settlement)
+    details = [incident_counts(t, row.counts), t._(DEVICE_LABELS[row.device])]
+    if row.activity:
+        label = ACTIVITY_LABELS.get(row.activity)
+        details.append(t._(label) if label else row.activity)
+    sources = ", ".join(
+        link(s.url, s.url.split("/")[2].removeprefix("www.") if "//" in s.url else s.url)
+        for s in row.sources
+    )
+    return "\n".join(
+        [
+            f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))}",
+            escape(SEPARATOR.join(details)),
+            escape(t._("Source: {links}")).format(links=sources),
+        ]
+    )
+
+
+def render_incidents(
+    t: Translator, gazetteer: Gazetteer, f: IncidentFilter, page: IncidentPage
+) -> Rendered:
+    head = [bold(t._("Incidents, latest first")), escape(filters_text(t, gazetteer, f))]
+    if page.total == 0:
+        return Rendered(
+            "\n".join([*head, "", escape(t._("No incidents are recorded for these filters."))])
+        )
+    first, last = page.offset + 1, page.offset + len(page.rows)
+    head.append(
+        escape(
+            t._("{first}–{last} of {total}").format(
+                first=t.number(first), last=t.number(last), total=t.number(page.total)
+            )
+        )
+    )
+    entries = [incident_entry(t, gazetteer, row) for row in page.rows]
+    text = "\n\n".join(["\n".join(head), *entries])
+    buttons = []
+    if page.offset > 0:
+        data = IncidentsPageData(max(0, page.offset - PAGE_SIZE), f).encode()
+        if data:
+            buttons.append(
+                InlineKeyboardButton(t.pgettext("button", "‹ Newer"), callback_data=data)
+            )
+    if last < page.total:
+        data = IncidentsPageData(last, f).encode()
+        if data:
+            buttons.append(
+                InlineKeyboardButton(t.pgettext("button", "Older ›"), callback_data=data)
+            )
+    return Rendered(text, InlineKeyboardMarkup([buttons]) if buttons else None)
+
+
+# -- /sources, /start, /help, /language, errors -------------------------------------------------
+
+
+def render_sources(t: Translator, summary: SourcesSummary) -> str:
+    lines = [bold(t._("Where the figures come from")), ""]
+    lines.append(
+        escape(
+            t._(
+                "Incidents: reports of individual mine and unexploded-ordnance incidents in news media and "
+                "official statements, each kept with its link. Victims are never named."
+            )
+        )
+    )
+    lines.append(
+        escape(
+            t.ngettext("{n} incident recorded", "{n} incidents recorded", summary.incidents).format(
+                n=t.number(summary.incidents)
+            )
+        )
+        + (
+            escape(
+                "; "
+                + t._("from {start} to {end}").format(
+                    start=t.date(summary.first_incident), end=t.date(summary.latest_incident)
+                )
+            )
+            if summary.first_incident and summary.latest_incident
+            else ""
+        )
+    )
+    if summary.outlets:
+        outlets = ", ".join(f"{host} ({t.number(n)})" for host, n in summary.outlets)
+        lines.append(escape(t._("Most cited outlets: {outlets}").format(outlets=outlets)))
+    if summary.issuers:
+        lines += ["", bold(t._("Official totals"))]
+        for issuer in summary.issuers:
+            lines.append(
+                "• "
+                + escape(
+                    t.ngettext(
+                        "{issuer}: {n} statement, latest as of {date}",
+                        "{issuer}: {n} statements, latest as of {date}",
+                        issuer.statements,
+                    ).format(
+                        issuer=issuer_name(t, issuer.issuer),
+                        n=t.number(issuer.statements),
+                        date=t.date(issuer.latest),
+                    )
+                )
+            )
+    if summary.last_change is not None:
+        lines += [
+            "",
+            escape(t._("Last updated: {when}").format(when=t.datetime(summary.last_change))),
+        ]
+    return "\n".join(lines)
+
+
+def render_start(t: Translator, name: str | None) -> str:
+    greeting = t._("Hello, {name}!").format(name=name) if name else t._("Hello!")
+    return "\n".join(
+        [
+            bold(greeting),
+            escape(
+                t._(
+                    "I answer questions about people killed or injured by landmines and unexploded "
+                    "ordnance, with the source of every figure."
+                )
+            ),
+            "",
+            escape(
+                t._(
+                    "Try /stats for the figures, /incidents for the latest incidents, /help for "
+                    "examples and /language to change the language."
+                )
+            ),
+        ]
+    )
+
+
+def render_help(t: Translator, gazetteer: Gazetteer) -> str:
+    district = example_district(t, gazetteer)
+    civilian = category_words(t, Category.CIVILIAN)[0]
+    lines = [
+        bold(t._("What I can do")),
+        "",
+        "/stats " + escape(t._("[filters] — killed and injured, with the official figure")),
+        escape(
+            t._("Examples: {examples}").format(
+                examples="; ".join(
+                    [
+                        "/stats",
+                        f"/stats {district}",
+                        f"/stats {district} 2023",
+                        f"/stats 2021-01-01..2021-06-30 {civilian}",
+                    ]
+                )
+            )
+        ),
+        "",
+        "/incidents " + escape(t._("[filters] — incidents, latest first, with their sources")),
+        escape(
+            t._("Examples: {examples}").format(
+                examples="; ".join(["/incidents", f"/incidents {district} 2024"])
+            )
+        ),
+        "",
+        "/sources — " + escape(t._("where the data come from and when they were updated")),
+        "/language — " + escape(t._("choose Azerbaijani, English or Russian")),
+        "/help — " + escape(t._("this message")),
+        "",
+        escape(filter_syntax(t, gazetteer)),
+    ]
+    return "\n".join(lines)
+
+
+def render_language_prompt(t: Translator, languages: Sequence[Translator]) -> Rendered:
+    buttons = [
+        InlineKeyboardButton(
+            ("✓ " if lang.lang == t.lang else "") + lang.language_name(lang.lang),
+            callback_data=encode_language(lang.lang),
+        )
+        for lang in languages
+    ]
+    return Rendered(
+        escape(t._("Choose the language of this chat:")), InlineKeyboardMarkup([buttons])
+    )
+
+
+def render_language_set(t: Translator) -> str:
+    return escape(t._("Language set: {language}.").format(language=t.language_name(t.lang)))
+
+
+def expired_text(t: Translator) -> str:
+    return t._("This button is no longer valid. Send the command again.")
+
+
+def error_text(t: Translator) -> str:
+    """Plain text (for an alert or, escaped, a message)."""
+    return t._("Sorry, something went wrong while answering. Please try again later.")
+
+
+def unavailable_text(t: Translator) -> str:
+    """Plain text (for an alert or, escaped, a message)."""
+    return t._("The database is temporarily unavailable. Please try again in a few minutes.")
+
+
+def render_unknown_command(t: Translator) -> str:
+    return escape(t._("I do not know that command. Send /help to see what I can do."))
+
+
+def bot_commands(t: Translator) -> list[BotCommand]:
+    """The command menu in one language (``setMyCommands`` with ``language_code``)."""
+    return [
+        BotCommand("stats", t._("Casualty figures with filters")),
+        BotCommand("incidents", t._("Latest incidents with sources")),
+        BotCommand("sources", t._("Where the data come from")),
+        BotCommand("language", t._("Change the language")),
+        BotCommand("help", t._("How to use the bot")),
+    ]

@@ -1,0 +1,17 @@
+"""/sources: where the data come from and when they were last updated."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from db import queries
+from handlers.context import BotContext
+from handlers.render import render_sources
+from handlers.replies import reply
+
+
+async def sources_command(update: Update, context: BotContext) -> None:
+    t = await context.translator(update)
+    async with context.services.db.session() as session:
+        summary = await queries.sources_summary(session)
+    await reply(update, render_sources(t, summary))

@@ -1,0 +1,88 @@
+"""Shared fixtures. The database is chosen by TEST_DATABASE_URL (default: a fresh SQLite file);
+the suite runs once on SQLite and once on PostgreSQL in CI."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.app import build_services, prepare_database
+from bot.config import Settings, async_database_url, load_settings
+from bot.i18n import Catalogs
+from handlers.context import Services
+
+REPO = Path(__file__).resolve().parent.parent
+API_SPEC = REPO.parent / "shared" / "telegram-bot-api" / "api.json"
+ADMIN_ID = 4242
+
+
+def pytest_report_header() -> str:
+    return f"database: {os.environ.get('TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    return async_database_url(url)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def clean_database(database_url: str) -> str:
+    """An empty database: on PostgreSQL the public schema of the (test) database is recreated."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        if "test" not in (url.database or ""):
+            raise RuntimeError(
+                "TEST_DATABASE_URL must name a test database (its name holds 'test')"
+            )
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def settings(clean_database: str) -> Settings:
+    return load_settings(
+        _env_file=None,
+        database_url=clean_database,
+        admin_ids=str(ADMIN_ID),
+        default_language="en",
+        timezone="Asia/Baku",
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """Migrated and seeded store with its gazetteer, shared by the query tests."""
+    services = build_services(settings)
+    await prepare_database(services)
+    yield services
+    await services.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def catalogs() -> Catalogs:
+    return Catalogs.load()
+
+
+_ids = itertools.count(10_001)
+
+
+@pytest.fixture
+def user_id() -> Iterator[int]:
+    """A fresh Telegram user id per test, so that per-chat settings never leak between tests."""
+    yield next(_ids)
