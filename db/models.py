@@ -149,6 +149,40 @@ class IncidentSource(Base):
     incident: Mapped[Incident] = relationship(back_populates="sources")
 
 
+class TotalsGrain(enum.StrEnum):
+    #: One row per (district, exact date span): every published incident counts in one.
+    SPAN = "D"
+    #: One row per (district, calendar month) for the incidents whose span lies inside that month.
+    MONTH = "M"
+
+
+class IncidentTotal(Base):
+    """Pre-aggregated figures of published incidents, kept in step with ``incidents`` in the same
+    transaction as every write (see ``db.totals``), so that /stats reads a few hundred rows
+    instead of every incident. ``district`` is 0 for incidents without a district."""
+
+    __tablename__ = "incident_totals"
+    __table_args__ = (
+        Index("ix_incident_totals_grain_date", "grain", "date", "date_end"),
+        Index("ix_incident_totals_grain_end", "grain", "date_end", "date"),
+        Index("ix_incident_totals_grain_district_end", "grain", "district", "date_end"),
+    )
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    district: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(primary_key=True)
+    date_end: Mapped[dt.date] = mapped_column(primary_key=True)
+    #: True for a SPAN row whose span crosses a month boundary (it has no MONTH row).
+    multi_month: Mapped[bool] = mapped_column(default=False)
+    incidents: Mapped[int] = mapped_column(Integer, default=0)
+    civilian_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    military_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    civilian_killed: Mapped[int] = mapped_column(Integer, default=0)
+    civilian_injured: Mapped[int] = mapped_column(Integer, default=0)
+    military_killed: Mapped[int] = mapped_column(Integer, default=0)
+    military_injured: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OfficialTotal(Base):
     """A dated cumulative figure published by an authority. Figures are as stated: NULL = not stated."""
 

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +20,11 @@ from db.models import (
     Incident,
     IncidentSource,
     IncidentStatus,
+    IncidentTotal,
     OfficialTotal,
+    TotalsGrain,
 )
+from db.totals import NO_DISTRICT, month_bounds
 
 
 class Category(enum.StrEnum):
@@ -205,47 +208,124 @@ def _restrict(counts: Counts, category: Category | None) -> Counts:
     return counts
 
 
+_COUNT_COLUMN = {
+    None: IncidentTotal.incidents,
+    Category.CIVILIAN: IncidentTotal.civilian_incidents,
+    Category.MILITARY: IncidentTotal.military_incidents,
+}
+
+
+def _full_months(period: Period) -> tuple[dt.date | None, dt.date | None] | None:
+    """The first day of the first whole month inside the period and the last day of the last one
+    (None for an open end), or None when the period holds no whole month."""
+    first = period.start
+    if first is not None and first.day != 1:
+        first = month_bounds(first)[1] + dt.timedelta(days=1)
+    last = period.end
+    if last is not None and last != month_bounds(last)[1]:
+        last = last.replace(day=1) - dt.timedelta(days=1)
+    if first is not None and last is not None and first > last:
+        return None
+    return first, last
+
+
+def _within(period: Period) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if period.start is not None:
+        conds.append(IncidentTotal.date >= period.start)
+    if period.end is not None:
+        conds.append(IncidentTotal.date_end <= period.end)
+    return conds
+
+
+def _totals_parts(f: IncidentFilter) -> list[list[ColumnElement[bool]]]:
+    """The WHERE clauses over ``incident_totals`` whose rows add up to the filter's figures."""
+    base: list[ColumnElement[bool]] = []
+    if f.districts:
+        base.append(IncidentTotal.district.in_(f.districts))
+    span = [*base, IncidentTotal.grain == TotalsGrain.SPAN.value]
+    single = [*span, IncidentTotal.multi_month.is_(False)]
+    parts = [[*span, IncidentTotal.multi_month.is_(True), *_within(f.period)]]
+    months = _full_months(f.period)
+    if months is None:
+        return [*parts, [*single, *_within(f.period)]]
+    first, last = months
+    month_rows = [*base, IncidentTotal.grain == TotalsGrain.MONTH.value]
+    month_rows += _within(Period(first, last))
+    parts.append(month_rows)
+    if first is not None and f.period.start is not None and f.period.start < first:
+        parts.append([*single, *_within(f.period), IncidentTotal.date < first])
+    if last is not None and f.period.end is not None and f.period.end > last:
+        parts.append([*single, *_within(f.period), IncidentTotal.date > last])
+    return parts
+
+
 async def stats(session: AsyncSession, f: IncidentFilter, *, leading: int = 5) -> Stats:
-    """Casualty counts, incident count and latest date for a filter; leading districts if asked."""
-    where = _conditions(f)
-    row = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(Incident.civilian_killed), 0),
-                func.coalesce(func.sum(Incident.civilian_injured), 0),
-                func.coalesce(func.sum(Incident.military_killed), 0),
-                func.coalesce(func.sum(Incident.military_injured), 0),
-                func.count(),
-                func.max(Incident.date_end),
-            ).where(where)
-        )
-    ).one()
-    counts = _restrict(Counts(*(int(v) for v in row[:4])), f.category)
+    """Casualty counts, incident count and latest date for a filter; leading districts if asked.
+
+    Reads the pre-aggregated ``incident_totals`` (see ``db.totals``), not the incidents.
+    """
+    count_column = _COUNT_COLUMN[f.category]
+    columns = (
+        IncidentTotal.district,
+        IncidentTotal.civilian_killed,
+        IncidentTotal.civilian_injured,
+        IncidentTotal.military_killed,
+        IncidentTotal.military_injured,
+        count_column.label("n"),
+    )
+    union = union_all(*(select(*columns).where(*conds) for conds in _totals_parts(f))).subquery()
+    grouped = await session.execute(
+        select(
+            union.c.district,
+            func.sum(union.c.civilian_killed),
+            func.sum(union.c.civilian_injured),
+            func.sum(union.c.military_killed),
+            func.sum(union.c.military_injured),
+            func.sum(union.c.n),
+        ).group_by(union.c.district)
+    )
+    sums = [0, 0, 0, 0, 0]
+    per_district: dict[int, Counts] = {}
+    for district, *values in grouped:
+        numbers = [int(v or 0) for v in values]
+        sums = [a + b for a, b in zip(sums, numbers, strict=True)]
+        if district != NO_DISTRICT:
+            per_district[int(district)] = _restrict(Counts(*numbers[:4]), f.category)
+    counts = _restrict(Counts(*sums[:4]), f.category)
+    incidents = sums[4]
     latest = None
-    if row[5] is not None:
-        latest_row = (
+    if incidents:
+        conds = [IncidentTotal.grain == TotalsGrain.SPAN.value, count_column > 0]
+        conds += _within(f.period)
+        if f.districts:
+            conds.append(IncidentTotal.district.in_(f.districts))
+        row = (
             await session.execute(
-                select(Incident.date, Incident.date_precision)
-                .where(where)
-                .order_by(Incident.date_end.desc(), Incident.date.desc())
+                select(IncidentTotal.date, IncidentTotal.date_end)
+                .where(*conds)
+                .order_by(IncidentTotal.date_end.desc(), IncidentTotal.date.desc())
                 .limit(1)
             )
-        ).one()
-        latest = DatedValue(latest_row[0], latest_row[1])
+        ).first()
+        if row is not None:
+            latest = DatedValue(row[0], _precision(row[0], row[1]))
     top: tuple[DistrictTotal, ...] = ()
-    if leading and not f.districts and row[4]:
-        total = sum(_CATEGORY_COLUMNS[f.category][1:], _CATEGORY_COLUMNS[f.category][0])
-        summed = func.sum(total)
-        result = await session.execute(
-            select(Incident.district_id, summed)
-            .where(where, Incident.district_id.is_not(None))
-            .group_by(Incident.district_id)
-            .having(summed > 0)
-            .order_by(summed.desc(), Incident.district_id)
-            .limit(leading)
+    if leading and not f.districts:
+        ranked = sorted(
+            ((d, c.total) for d, c in per_district.items() if c.total > 0),
+            key=lambda item: (-item[1], item[0]),
         )
-        top = tuple(DistrictTotal(int(d or 0), int(t)) for d, t in result)
-    return Stats(counts=counts, incidents=int(row[4]), latest=latest, leading=top)
+        top = tuple(DistrictTotal(d, t) for d, t in ranked[:leading])
+    return Stats(counts=counts, incidents=incidents, latest=latest, leading=top)
+
+
+def _precision(start: dt.date, end: dt.date) -> DatePrecision:
+    if start == end:
+        return DatePrecision.DAY
+    if (start, end) == month_bounds(start):
+        return DatePrecision.MONTH
+    return DatePrecision.YEAR
 
 
 _RELEVANT_FIGURES = {

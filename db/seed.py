@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.gazetteer import Gazetteer, normalize
+from db import totals
+from db.gazetteer import DistrictEntry, Gazetteer, normalize
 from db.models import (
     DatePrecision,
     Device,
@@ -118,8 +119,6 @@ def read_districts(path: Path) -> list[tuple[str, dict[str, str], list[str]]]:
 
 
 async def load_gazetteer(session: AsyncSession) -> Gazetteer:
-    from db.gazetteer import DistrictEntry
-
     districts = (await session.scalars(select(District).order_by(District.id))).all()
     return Gazetteer.build(
         DistrictEntry(
@@ -150,6 +149,9 @@ async def seed(db: Database, directory: Path) -> SeedReport:
         gazetteer = await load_gazetteer(session)
         await _seed_incidents(session, directory / "incidents.csv", gazetteer, report)
         await _seed_totals(session, directory / "official_totals.csv", report)
+        if report.incidents_added:
+            await session.flush()
+            await totals.rebuild(session)
     return report
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from bot.config import DEFAULT_SEED_DIR
-from db import queries
+from db import queries, writes
 from db.models import DatePrecision, Incident, IncidentSource
 from db.queries import Category, IncidentFilter, Period
 from db.seed import COUNT_FIELDS
@@ -137,7 +137,7 @@ async def test_month_precision_counts_only_when_its_whole_month_is_inside(
             description="test",
             sources=[IncidentSource(url="https://example.org/a")],
         )
-        session.add(incident)
+        await writes.add_incident(session, incident)
     try:
         async with services.db.session() as session:
 
@@ -157,7 +157,9 @@ async def test_month_precision_counts_only_when_its_whole_month_is_inside(
             assert latest is not None and latest.precision is DatePrecision.MONTH
     finally:
         async with services.db.transaction() as session:
-            await session.delete(await session.get(Incident, incident.id))
+            stored = await session.get(Incident, incident.id)
+            assert stored is not None
+            await writes.delete_incident(session, stored)
 
 
 async def test_incident_pages_are_latest_first_and_complete(services: Services) -> None:
@@ -184,3 +186,97 @@ async def test_chat_language_upsert(services: Services) -> None:
     async with services.db.session() as session:
         assert await queries.chat_language(session, 777) == "ru"
         assert await queries.chat_language(session, 778) is None
+
+
+async def _direct(session, f: IncidentFilter) -> tuple[int, tuple[int, int, int, int]]:
+    """The same figures summed straight from the incidents (the slow, obvious way)."""
+    from sqlalchemy import func, select
+
+    from db.queries import _conditions
+
+    row = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(Incident.civilian_killed), 0),
+                func.coalesce(func.sum(Incident.civilian_injured), 0),
+                func.coalesce(func.sum(Incident.military_killed), 0),
+                func.coalesce(func.sum(Incident.military_injured), 0),
+            ).where(_conditions(f))
+        )
+    ).one()
+    counts = tuple(int(v) for v in row[1:])
+    if f.category is Category.CIVILIAN:
+        counts = (counts[0], counts[1], 0, 0)
+    elif f.category is Category.MILITARY:
+        counts = (0, 0, counts[2], counts[3])
+    return int(row[0]), counts
+
+
+async def test_totals_agree_with_the_incidents_for_random_periods(services: Services) -> None:
+    """Pre-aggregated figures equal direct sums, with day, month and year spans at month edges."""
+    import random
+
+    extra = [
+        (dt.date(2022, 3, 1), dt.date(2022, 3, 31), DatePrecision.MONTH),
+        (dt.date(2023, 1, 1), dt.date(2023, 12, 31), DatePrecision.YEAR),
+        (dt.date(2021, 2, 1), dt.date(2021, 2, 28), DatePrecision.MONTH),
+        (dt.date(2024, 2, 29), dt.date(2024, 2, 29), DatePrecision.DAY),
+        (dt.date(2022, 12, 31), dt.date(2022, 12, 31), DatePrecision.DAY),
+    ]
+    added = []
+    async with services.db.transaction() as session:
+        for start, end, precision in extra:
+            added.append(
+                await writes.add_incident(
+                    session,
+                    Incident(
+                        date=start,
+                        date_end=end,
+                        date_precision=precision,
+                        military_killed=1,
+                        civilian_injured=2,
+                        district_id=services.gazetteer.by_key("lachin"),
+                        description="test",
+                        sources=[IncidentSource(url="https://example.org/b")],
+                    ),
+                )
+            )
+    rng = random.Random(20201110)
+    first, span = dt.date(2020, 10, 1), (dt.date(2026, 6, 1) - dt.date(2020, 10, 1)).days
+    try:
+        async with services.db.session() as session:
+            for _ in range(150):
+                a = first + dt.timedelta(days=rng.randrange(span))
+                b = first + dt.timedelta(days=rng.randrange(span))
+                a, b = min(a, b), max(a, b)
+                if rng.random() < 0.3:
+                    a = a.replace(day=1)
+                start = None if rng.random() < 0.15 else a
+                end = None if rng.random() < 0.15 else b
+                districts = rng.choice(
+                    [
+                        (),
+                        (services.gazetteer.by_key("lachin") or 0,),
+                        (services.gazetteer.by_key("aghdam") or 0,),
+                    ]
+                )
+                category = rng.choice([None, Category.CIVILIAN, Category.MILITARY])
+                f = IncidentFilter(districts, Period(start, end), category)
+                result = await queries.stats(session, f, leading=0)
+                incidents, counts = await _direct(session, f)
+                assert (
+                    result.incidents,
+                    (
+                        result.counts.civilian_killed,
+                        result.counts.civilian_injured,
+                        result.counts.military_killed,
+                        result.counts.military_injured,
+                    ),
+                ) == (incidents, counts), f
+    finally:
+        async with services.db.transaction() as session:
+            for incident in added:
+                stored = await session.get(Incident, incident.id)
+                assert stored is not None
+                await writes.delete_incident(session, stored)
