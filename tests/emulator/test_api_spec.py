@@ -187,11 +187,14 @@ async def test_emulator_objects_match_the_spec(
     assert check_object(api_spec, "User", user) == []
     emu.add_group_chat(-100500, "Mina", member_ids=[42], admin_ids=[43], bot_is_admin=True)
     await bot.send_message(
-        42, "<b>Salam</b>", parse_mode="HTML", reply_markup=InlineKeyboardMarkup.from_button(
-            InlineKeyboardButton("x", callback_data="y")
-        )
+        42,
+        "<b>Salam</b>",
+        parse_mode="HTML",
+        reply_markup=InlineKeyboardMarkup.from_button(InlineKeyboardButton("x", callback_data="y")),
     )
-    await bot.send_document(42, io.BytesIO(b"a,b"), filename="a.csv", caption="<i>c</i>", parse_mode="HTML")
+    await bot.send_document(
+        42, io.BytesIO(b"a,b"), filename="a.csv", caption="<i>c</i>", parse_mode="HTML"
+    )
     await bot.get_chat(42)
     await bot.get_chat_member(-100500, 43)
     await bot.get_chat_member(-100500, emu.bot_id)
@@ -223,9 +226,13 @@ async def test_spec_mode_passes_ptb_and_refuses_bad_requests(api_spec: dict[str,
         async with Bot(
             emu.token, base_url=f"{emu.base_url}/bot", base_file_url=f"{emu.base_url}/file/bot"
         ) as bot:
-            await bot.send_message(42, "x", reply_markup=InlineKeyboardMarkup.from_button(
-                InlineKeyboardButton("a", url="https://t.me/casualty_bot")
-            ))
+            await bot.send_message(
+                42,
+                "x",
+                reply_markup=InlineKeyboardMarkup.from_button(
+                    InlineKeyboardButton("a", url="https://t.me/casualty_bot")
+                ),
+            )
             await bot.set_my_commands([("start", "Start")], language_code="az")
             await bot.send_document(42, io.BytesIO(b"1"), filename="a.txt")
             await bot.get_updates(timeout=0)

@@ -141,9 +141,7 @@ def test_pre_with_language_and_code() -> None:
 
 def test_custom_emoji() -> None:
     parsed = parse_html('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>')
-    assert parsed.entities == [
-        entity("custom_emoji", 0, 2, custom_emoji_id="5368324170671202286")
-    ]
+    assert parsed.entities == [entity("custom_emoji", 0, 2, custom_emoji_id="5368324170671202286")]
     assert parse_error('<tg-emoji emoji-id="x">👍</tg-emoji>') == (
         "can't parse entities: Invalid custom emoji identifier specified"
     )
@@ -287,9 +285,7 @@ def test_normalize_link() -> None:
 
 def test_user_message_entities() -> None:
     assert find_user_message_entities("/start") == [entity("bot_command", 0, 6)]
-    assert find_user_message_entities("/stats@casualty_bot Ağdam") == [
-        entity("bot_command", 0, 19)
-    ]
+    assert find_user_message_entities("/stats@casualty_bot Ağdam") == [entity("bot_command", 0, 19)]
     assert find_user_message_entities("💣 /help @someone") == [
         entity("bot_command", 3, 5),
         entity("mention", 9, 8),
