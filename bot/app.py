@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.i18n import Catalogs
+from bot.ratelimit import FloodLimiter, FloodLimits
 from db import migrate, seed
 from db.session import Database
 from handlers import errors, incidents, language, sources, start, stats
@@ -114,6 +115,15 @@ def build_application(
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 tzinfo=settings.tz,
+            )
+        )
+        .rate_limiter(
+            FloodLimiter(
+                FloodLimits(
+                    global_per_second=settings.flood_global_per_second,
+                    private_per_second=settings.flood_private_per_second,
+                    group_per_minute=settings.flood_group_per_minute,
+                )
             )
         )
         .post_init(_post_init)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Baku"
     seed_dir: Path = DEFAULT_SEED_DIR
     log_level: str = "INFO"
+    #: Telegram's flood limits, applied by the bot before it sends (see bot.ratelimit).
+    flood_global_per_second: float = Field(default=30.0, gt=0)
+    flood_private_per_second: float = Field(default=1.0, gt=0)
+    flood_group_per_minute: float = Field(default=20.0, gt=0)
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -131,5 +135,6 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name} {message}") from None
+        if first["type"] == "value_error":  # our validators' messages read on from the name
+            raise ConfigError(f"{name} {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{name} is malformed: {first['msg']}") from None

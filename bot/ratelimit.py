@@ -1,0 +1,160 @@
+"""Telegram's flood limits, kept on our side so that the Bot API rarely has to answer 429.
+
+PTB's ``AIORateLimiter`` limits groups and the overall rate but not private chats, and on a 429 it
+pauses every request of the process. This limiter keeps a bucket per chat (about one message a
+second to a private chat, 20 a minute to a group) and one overall (30 a second), and honours a
+429's ``retry_after`` for the request that got it only, a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+log = logging.getLogger(__name__)
+
+JSON = bool | dict[str, Any] | list[dict[str, Any]]
+
+#: Bot API methods that send or edit a message: the ones Telegram's flood limits count.
+LIMITED_METHODS = frozenset(
+    name.lower()
+    for name in (
+        "sendMessage", "sendPhoto", "sendDocument", "sendAudio", "sendVideo", "sendAnimation",
+        "sendVoice", "sendVideoNote", "sendMediaGroup", "sendLocation", "sendVenue",
+        "sendContact", "sendPoll", "sendDice", "sendSticker", "copyMessage", "copyMessages",
+        "forwardMessage", "forwardMessages", "editMessageText", "editMessageCaption",
+        "editMessageMedia", "editMessageReplyMarkup",
+    )
+)  # fmt: skip
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds, whichever type PTB gives (int now, timedelta from v23)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return float(wait) if isinstance(wait, int | float) else wait.total_seconds()
+
+
+class Bucket:
+    """A token bucket by virtual scheduling: each caller reserves the next free slot and waits
+    for it, so waiting callers are served in order and never wake together."""
+
+    __slots__ = ("_available_at", "burst", "rate")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst)
+        self._available_at = float("-inf")
+
+    def reserve(self, now: float) -> float:
+        """Take one token; returns how long to wait before using it (0 if at once)."""
+        interval = 1.0 / self.rate
+        earliest = max(self._available_at, now - (self.burst - 1) * interval)
+        self._available_at = earliest + interval
+        return max(0.0, earliest - now)
+
+    def idle(self, now: float) -> bool:
+        """True once the bucket is full again (it can be forgotten)."""
+        return self._available_at + (self.burst - 1) / self.rate <= now
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimits:
+    global_per_second: float = 30.0
+    private_per_second: float = 1.0
+    private_burst: float = 3.0
+    group_per_minute: float = 20.0
+    group_burst: float = 3.0
+    #: How many times one request is retried after a 429 before the error is raised.
+    max_retries: int = 3
+
+
+class FloodLimiter(BaseRateLimiter[int]):
+    """A PTB rate limiter: per-chat and overall buckets, and per-request handling of 429."""
+
+    MAX_IDLE_BUCKETS = 10_000
+
+    def __init__(
+        self,
+        limits: FloodLimits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Coroutine[Any, Any, None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits or FloodLimits()
+        self._clock = clock
+        self._sleep = sleep
+        self._overall = Bucket(self.limits.global_per_second, self.limits.global_per_second)
+        self._chats: dict[int | str, Bucket] = {}
+        self.retries = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        self._chats.clear()
+
+    def _chat_bucket(self, chat_id: int | str) -> Bucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            if len(self._chats) >= self.MAX_IDLE_BUCKETS:
+                now = self._clock()
+                for key in [k for k, b in self._chats.items() if b.idle(now)]:
+                    del self._chats[key]
+            group = isinstance(chat_id, str) or chat_id < 0
+            limits = self.limits
+            bucket = (
+                Bucket(limits.group_per_minute / 60.0, limits.group_burst)
+                if group
+                else Bucket(limits.private_per_second, limits.private_burst)
+            )
+            self._chats[chat_id] = bucket
+        return bucket
+
+    def delay_for(self, chat_id: int | str | None) -> float:
+        """Reserve a slot for one message to ``chat_id``; returns the wait before sending it."""
+        now = self._clock()
+        wait = 0.0
+        if chat_id is not None:
+            wait = self._chat_bucket(chat_id).reserve(now)
+        return max(wait, self._overall.reserve(now + wait))
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSON:
+        if endpoint.lower() in LIMITED_METHODS:
+            chat_id = data.get("chat_id")
+            if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
+                chat_id = int(chat_id)
+            delay = self.delay_for(chat_id if isinstance(chat_id, int | str) else None)
+            if delay > 0:
+                await self._sleep(delay)
+        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        attempt = 0
+        while True:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                self.retries += 1
+                seconds = retry_after_seconds(exc)
+                log.info("429 on %s: retrying in %.1f s (attempt %d)", endpoint, seconds, attempt)
+                await self._sleep(seconds)
