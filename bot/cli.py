@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -71,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, filename: Path | None = None) -> None:
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
+        **({"filename": str(filename)} if filename else {"stream": sys.stderr}),
     )
     # httpx logs every request line at INFO, token included in the URL: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -89,7 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level if args.verb != "console" else "WARNING")
+    if args.verb == "console":
+        # The console is a chat: the bot's log goes to a file, not between the messages.
+        configure_logging(
+            settings.log_level, Path(tempfile.gettempdir()) / "casualty-bot-console.log"
+        )
+    else:
+        configure_logging(settings.log_level)
     try:
         if args.verb == "run":
             return run(settings)

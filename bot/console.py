@@ -61,9 +61,9 @@ class Console:
                     labels.append(f"[{number}] {text}")
                 print("     " + "   ".join(labels), file=self.out)
         for request in self.bot.emulator.requests[self._seen :]:
-            text = request.params.get("text")
-            if request.method == "answerCallbackQuery" and text:
-                print(f"bot (notice)> {text}", file=self.out)
+            notice = request.params.get("text")
+            if request.method == "answerCallbackQuery" and notice:
+                print(f"bot (notice)> {notice}", file=self.out)
         self._seen = len(self.bot.emulator.requests)
         print(file=self.out)
         self.out.flush()

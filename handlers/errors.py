@@ -53,10 +53,13 @@ async def error_handler(update: object, context: BotContext) -> None:
         return  # the user blocked the bot: nobody to tell
     t = context.fallback_translator(update)
     text = unavailable_text(t) if is_database_unavailable(error) else error_text(t)
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        try:
             await update.callback_query.answer(text[:200], show_alert=True)
-        else:
-            await context.bot.send_message(update.effective_chat.id, escape(text))
+            return
+        except TelegramError:
+            pass  # already answered by the handler: say it in the chat instead
+    try:
+        await context.bot.send_message(update.effective_chat.id, escape(text))
     except TelegramError as exc:
         log.warning("could not send the error reply to chat_id=%s: %s", chat_id, exc)
