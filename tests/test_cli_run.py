@@ -1,0 +1,77 @@
+"""The command line as users run it: the piped console, and long polling stopped by a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.emulator import BotAPIEmulator
+
+TOKEN = "123456789:RUN-TOKEN"
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"}}
+    env.update(DATABASE_URL=settings.database_url, **extra)
+    return env
+
+
+def test_piped_console_reads_a_line_a_message_and_exits(settings: Settings, tmp_path: Path) -> None:
+    lines = "/start\n/stats Kəlbəcər 2022\n/incidents\n1\n/language\n3\n/stats\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--lang", "az"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=_env(settings),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert result.stderr == ""
+    assert out.count("you> ") == 7
+    assert "bot> Salam, Console!" in out
+    assert "Kəlbəcər · 2022" in out
+    assert "[1] Daha köhnə ›" in out  # page buttons as numbered choices
+    assert "bot (edited)> " in out  # pressing 1 edited the page
+    assert "Русский" in out
+    assert "126 человек" in out  # /stats after choosing Russian
+    assert "<b>" not in out and "&amp;" not in out  # HTML is made readable
+
+
+async def test_run_polls_and_stops_cleanly_on_sigterm(settings: Settings, tmp_path: Path) -> None:
+    async with BotAPIEmulator(token=TOKEN) as emulator:
+        emulator.add_private_chat(77, first_name="Aysel", language_code="en")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=_env(settings, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=emulator.base_url),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await emulator.wait_until(
+                lambda: any(r.method == "getUpdates" for r in emulator.requests), timeout=60
+            )
+            emulator.user_sends(77, "/start")
+            await emulator.wait_for_sent(1, timeout=30)
+            assert emulator.sent[-1].plain is not None
+            assert emulator.sent[-1].plain.startswith("Hello, Aysel!")
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0
+    assert b"Traceback" not in stderr
+    assert TOKEN.encode() not in stderr  # no secret in the log
