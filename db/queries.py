@@ -175,12 +175,6 @@ class SourcesSummary:
 
 
 _CATEGORY_COLUMNS = {
-    None: (
-        Incident.civilian_killed,
-        Incident.civilian_injured,
-        Incident.military_killed,
-        Incident.military_injured,
-    ),
     Category.CIVILIAN: (Incident.civilian_killed, Incident.civilian_injured),
     Category.MILITARY: (Incident.military_killed, Incident.military_injured),
 }
@@ -448,7 +442,7 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
             .distinct()
         )
     ).all()
-    hosts = Counter(_outlet(u) for u in urls)
+    hosts = Counter(outlet(u) for u in urls)
     issuer_rows = await session.execute(
         select(OfficialTotal.issuer, func.count(), func.max(OfficialTotal.as_of))
         .group_by(OfficialTotal.issuer)
@@ -467,7 +461,8 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
     )
 
 
-def _outlet(url: str) -> str:
+def outlet(url: str) -> str:
+    """The outlet of a source link: its host without ``www.``."""
     host = urlsplit(url).hostname or url
     return host.removeprefix("www.")
 

@@ -27,6 +27,7 @@ from db.queries import (
     Period,
     SourcesSummary,
     StatsReport,
+    outlet,
 )
 from handlers.callbacks import IncidentsPageData, encode_language
 from handlers.parsing import Problem, ProblemKind
@@ -350,31 +351,14 @@ PAGE_SIZE = 5
 
 
 def incident_counts(t: Translator, c: Counts) -> str:
-    parts = []
-    if c.civilian_killed:
-        parts.append(
-            t.ngettext("{n} civilian killed", "{n} civilians killed", c.civilian_killed).format(
-                n=t.number(c.civilian_killed)
-            )
-        )
-    if c.civilian_injured:
-        parts.append(
-            t.ngettext("{n} civilian injured", "{n} civilians injured", c.civilian_injured).format(
-                n=t.number(c.civilian_injured)
-            )
-        )
-    if c.military_killed:
-        parts.append(
-            t.ngettext("{n} military killed", "{n} military killed", c.military_killed).format(
-                n=t.number(c.military_killed)
-            )
-        )
-    if c.military_injured:
-        parts.append(
-            t.ngettext("{n} military injured", "{n} military injured", c.military_injured).format(
-                n=t.number(c.military_injured)
-            )
-        )
+    """``1 civilian killed, 2 military injured``: the non-zero counts of one incident."""
+    counted = (
+        (c.civilian_killed, t.ngettext("{n} civilian killed", "{n} civilians killed", c.civilian_killed)),
+        (c.civilian_injured, t.ngettext("{n} civilian injured", "{n} civilians injured", c.civilian_injured)),
+        (c.military_killed, t.ngettext("{n} military killed", "{n} military killed", c.military_killed)),
+        (c.military_injured, t.ngettext("{n} military injured", "{n} military injured", c.military_injured)),
+    )  # fmt: skip
+    parts = [template.format(n=t.number(n)) for n, template in counted if n]
     return ", ".join(parts) or t._("no casualties in this category")
 
 
@@ -390,10 +374,7 @@ def incident_entry(t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str
     if row.activity:
         label = ACTIVITY_LABELS.get(row.activity)
         details.append(t._(label) if label else row.activity)
-    sources = ", ".join(
-        link(s.url, s.url.split("/")[2].removeprefix("www.") if "//" in s.url else s.url)
-        for s in row.sources
-    )
+    sources = ", ".join(link(s.url, outlet(s.url)) for s in row.sources)
     return "\n".join(
         [
             f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))}",
