@@ -1,4 +1,5 @@
-"""The gazetteer in memory: resolve any spelling of a district, name it in a language, suggest near names.
+"""The dataset's names in memory: resolve any spelling of a district, name it (and the issuers of
+official totals) in a language, suggest near names.
 
 Built from the ``districts`` tables at start (districts are data, loaded from the dataset's files), so
 matching costs no query. Matching is case- and diacritics-insensitive.
@@ -45,6 +46,17 @@ class Gazetteer:
     _by_key: dict[str, int] = field(default_factory=dict)
     #: The longest name in words, so the parser knows how many tokens a name can span.
     max_words: int = 1
+    #: Names of the issuers of official totals: issuer as stored -> language -> name.
+    issuers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def with_issuers(self, issuers: dict[str, dict[str, str]]) -> Gazetteer:
+        self.issuers = issuers
+        return self
+
+    def issuer(self, issuer: str, lang: str, fallback: str = "en") -> str:
+        """An issuer's name in a language, as the dataset gives it (else the stored name)."""
+        names = self.issuers.get(issuer, {})
+        return names.get(lang) or names.get(fallback) or issuer
 
     @classmethod
     def build(cls, entries: Iterable[DistrictEntry]) -> Gazetteer:

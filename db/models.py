@@ -92,6 +92,16 @@ class DistrictName(Base):
     district: Mapped[District] = relationship(back_populates="names")
 
 
+class IssuerName(Base):
+    """The name of an issuer of official totals in one language (from the dataset's issuers.csv)."""
+
+    __tablename__ = "issuer_names"
+
+    issuer: Mapped[str] = mapped_column(String(128), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (

@@ -27,6 +27,7 @@ from db.models import (
     DistrictName,
     Incident,
     IncidentSource,
+    IssuerName,
     OfficialTotal,
 )
 from db.session import Database
@@ -118,8 +119,29 @@ def read_districts(path: Path) -> list[tuple[str, dict[str, str], list[str]]]:
     return out
 
 
+async def _seed_issuers(session: AsyncSession, path: Path) -> None:
+    """Names of the issuers of official totals by language (optional file; replaces older names)."""
+    stored = {(n.issuer, n.lang): n for n in (await session.scalars(select(IssuerName))).all()}
+    for line, row in _rows(path):
+        issuer = row.get("issuer", "")
+        if not issuer:
+            raise DatasetError(f"{path.name}:{line}: issuer is empty")
+        for column, value in row.items():
+            if not column.startswith("name_") or not value:
+                continue
+            lang = column.removeprefix("name_")
+            found = stored.get((issuer, lang))
+            if found is None:
+                session.add(IssuerName(issuer=issuer, lang=lang, name=value))
+            else:
+                found.name = value
+
+
 async def load_gazetteer(session: AsyncSession) -> Gazetteer:
     districts = (await session.scalars(select(District).order_by(District.id))).all()
+    issuers: dict[str, dict[str, str]] = {}
+    for name in (await session.scalars(select(IssuerName))).all():
+        issuers.setdefault(name.issuer, {})[name.lang] = name.name
     return Gazetteer.build(
         DistrictEntry(
             id=d.id,
@@ -128,7 +150,7 @@ async def load_gazetteer(session: AsyncSession) -> Gazetteer:
             aliases=tuple(n.name for n in d.names if n.lang is None),
         )
         for d in districts
-    )
+    ).with_issuers(issuers)
 
 
 async def is_empty(db: Database) -> bool:
@@ -149,6 +171,8 @@ async def seed(db: Database, directory: Path) -> SeedReport:
         gazetteer = await load_gazetteer(session)
         await _seed_incidents(session, directory / "incidents.csv", gazetteer, report)
         await _seed_totals(session, directory / "official_totals.csv", report)
+        if (directory / "issuers.csv").is_file():
+            await _seed_issuers(session, directory / "issuers.csv")
         if report.incidents_added:
             await session.flush()
             await totals.rebuild(session)

@@ -257,7 +257,7 @@ def render_stats(t: Translator, gazetteer: Gazetteer, report: StatsReport) -> st
                 escape(t._("Most affected districts: {districts}").format(districts=leading))
             )
     if report.official is not None:
-        lines += ["", *official_block(t, report.official)]
+        lines += ["", *official_block(t, gazetteer, report.official)]
     lines += [
         "",
         "<i>"
@@ -276,16 +276,20 @@ def render_stats(t: Translator, gazetteer: Gazetteer, report: StatsReport) -> st
 UNATTRIBUTED_ISSUER = "other"
 
 
-def issuer_name(t: Translator, issuer: str) -> str:
+def issuer_name(t: Translator, gazetteer: Gazetteer, issuer: str) -> str:
     if issuer == UNATTRIBUTED_ISSUER:
         return t._("a media report not naming the issuing body")
-    return issuer
+    return gazetteer.issuer(issuer, t.lang)
 
 
-def official_block(t: Translator, comparison: OfficialComparison) -> list[str]:
+def official_block(
+    t: Translator, gazetteer: Gazetteer, comparison: OfficialComparison
+) -> list[str]:
     o, recorded = comparison.official, comparison.recorded.counts
     head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
-        issuer=issuer_name(t, o.issuer), date=t.date(o.as_of), start=t.date(o.period_start)
+        issuer=issuer_name(t, gazetteer, o.issuer),
+        date=t.date(o.as_of),
+        start=t.date(o.period_start),
     )
     lines = [bold(head) + " " + link(o.source_url, t._("source"))]
     rows: list[tuple[str, int | None, int]] = []
@@ -421,7 +425,7 @@ def render_incidents(
 # -- /sources, /start, /help, /language, errors -------------------------------------------------
 
 
-def render_sources(t: Translator, summary: SourcesSummary) -> str:
+def render_sources(t: Translator, gazetteer: Gazetteer, summary: SourcesSummary) -> str:
     lines = [bold(t._("Where the figures come from")), ""]
     lines.append(
         escape(
@@ -462,7 +466,7 @@ def render_sources(t: Translator, summary: SourcesSummary) -> str:
                         "{issuer}: {n} statements, latest as of {date}",
                         issuer.statements,
                     ).format(
-                        issuer=issuer_name(t, issuer.issuer),
+                        issuer=issuer_name(t, gazetteer, issuer.issuer),
                         n=t.number(issuer.statements),
                         date=t.date(issuer.latest),
                     )

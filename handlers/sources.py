@@ -14,4 +14,4 @@ async def sources_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
     async with context.services.db.session() as session:
         summary = await queries.sources_summary(session)
-    await reply(update, render_sources(t, summary))
+    await reply(update, render_sources(t, context.services.gazetteer, summary))

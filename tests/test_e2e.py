@@ -152,6 +152,22 @@ async def test_english_stats_wording(bot: EmulatedBot, user_id: int) -> None:
     assert "Prosecutor General's Office, as of January 28, 2026" in text
 
 
+@pytest.mark.parametrize(
+    ("lang", "issuer"),
+    [
+        ("en", "Prosecutor General's Office"),
+        ("az", "Baş Prokurorluq"),
+        ("ru", "Генеральная прокуратура"),
+    ],
+)
+async def test_issuers_are_named_in_the_readers_language(
+    bot: EmulatedBot, user_id: int, lang: str, issuer: str
+) -> None:
+    _user(bot, user_id, lang)
+    assert issuer in _text(_only(await bot.send(user_id, "/stats")))
+    assert issuer in _text(_only(await bot.send(user_id, "/sources")))
+
+
 async def test_civilian_filter_in_russian(bot: EmulatedBot, user_id: int) -> None:
     _user(bot, user_id, "ru")
     text = _text(_only(await bot.send(user_id, "/stats мирные 2023")))
