@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from db.gazetteer import Gazetteer, normalize
 from db.queries import Category, IncidentFilter, Period
 
-_SPLIT = re.compile(r"[\s,]+")
+_SPLIT = re.compile(r"[\s,\x00-\x1f\x7f]+")
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _DOTTED = re.compile(r"^(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})$")
 _LOOKS_LIKE_DATE = re.compile(r"^[\d.\-/]+$")

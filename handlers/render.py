@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,9 +38,14 @@ MAX_MESSAGE = 4096
 SEPARATOR = " · "
 
 
+#: Control characters other than tab and newline: Telegram's parser stops at NUL, and none of
+#: them has any use in a message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def escape(value: object) -> str:
     """Escape a dynamic value for Telegram HTML text (``&``, ``<`` and ``>``)."""
-    return html.escape(str(value), quote=False)
+    return html.escape(_CONTROL.sub("", str(value)), quote=False)
 
 
 def bold(text: str) -> str:
@@ -47,7 +53,7 @@ def bold(text: str) -> str:
 
 
 def link(url: str, text: str) -> str:
-    return f'<a href="{html.escape(url, quote=True)}">{escape(text)}</a>'
+    return f'<a href="{html.escape(_CONTROL.sub("", url), quote=True)}">{escape(text)}</a>'
 
 
 @dataclass(frozen=True, slots=True)
