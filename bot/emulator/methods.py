@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from bot.emulator.errors import MESSAGE_NOT_MODIFIED, QUERY_ID_INVALID, ApiError
 from bot.emulator.html import ParsedText, TextFormatError, prepare_text, utf16_length
@@ -44,6 +44,7 @@ CHAT_ACTIONS = frozenset(
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _WEBHOOK_PORTS = (80, 88, 443, 8443)
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+_COPIED_KEYS = ("text", "entities", "photo", "document", "caption", "caption_entities")
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -84,6 +85,11 @@ def _int_value(params: Mapping[str, Any], name: str, default: int | None = None)
 def _bool_value(params: Mapping[str, Any], name: str) -> bool:
     value = params.get(name)
     return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
+
+
+def _entities_key(text_key: str) -> str:
+    """Where a Message keeps the entities of ``text_key`` ("text" or "caption")."""
+    return "entities" if text_key == "text" else "caption_entities"
 
 
 class BotAPIMethods(EmulatorState):
@@ -160,6 +166,11 @@ class BotAPIMethods(EmulatorState):
             raise _bad("chat not found")
         return found
 
+    def _writable_chat(self, params: Mapping[str, Any]) -> ChatState:
+        chat = self._resolve_chat(params, write=True)
+        self._check_can_write(chat)
+        return chat
+
     def _check_can_write(self, chat: ChatState) -> None:
         if chat.type == "private":
             user = self._users[chat.id]
@@ -200,6 +211,14 @@ class BotAPIMethods(EmulatorState):
             raise _bad("message caption is too long" if caption else "message is too long")
         return parsed
 
+    @classmethod
+    def _required_text(cls, params: Mapping[str, Any], key: str) -> ParsedText:
+        """The formatted message text at ``key`` (entities at "entities"); never empty."""
+        parsed = cls._format(params, key, "entities")
+        if parsed is None or not parsed.text:
+            raise _bad("message text is empty")
+        return parsed
+
     def _resolve_mentions(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """text_mention entities get their User; mentions of unknown users are dropped."""
         result = []
@@ -216,7 +235,7 @@ class BotAPIMethods(EmulatorState):
         parts: dict[str, Any] = {text_key: parsed.text}
         entities = self._resolve_mentions(parsed.entities)
         if entities:
-            parts["entities" if text_key == "text" else "caption_entities"] = entities
+            parts[_entities_key(text_key)] = entities
         return parts
 
     def _reply_to(self, chat: ChatState, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -268,11 +287,34 @@ class BotAPIMethods(EmulatorState):
             )
         )
 
-    def _bot_message(
-        self, chat: ChatState, params: Mapping[str, Any], missing: str
-    ) -> dict[str, Any]:
-        if params.get("inline_message_id") not in (None, ""):
-            raise _bad("MESSAGE_ID_INVALID")
+    def _record_formatted(
+        self,
+        method: str,
+        chat: ChatState,
+        message: dict[str, Any],
+        params: Mapping[str, Any],
+        markup: dict[str, Any] | None,
+        text_key: str,
+        plain: str,
+        **fields: Any,
+    ) -> None:
+        """Records a send/edit of a text or caption the bot formatted itself."""
+        entities_key = _entities_key(text_key)
+        self._record_sent(
+            method,
+            chat.id,
+            message["message_id"],
+            **{text_key: _text_value(params.get(text_key))},
+            parse_mode=params.get("parse_mode"),
+            **{entities_key: message.get(entities_key, [])},
+            reply_markup=markup,
+            plain=plain,
+            message=copy.deepcopy(message),
+            **fields,
+        )
+
+    @staticmethod
+    def _chat_message(chat: ChatState, params: Mapping[str, Any], missing: str) -> dict[str, Any]:
         message_id = _int_value(params, "message_id")
         if message_id is None:
             raise _bad("message identifier is not specified")
@@ -280,6 +322,55 @@ class BotAPIMethods(EmulatorState):
         if message is None:
             raise _bad(missing)
         return message
+
+    def _bot_message(
+        self, chat: ChatState, params: Mapping[str, Any], missing: str
+    ) -> dict[str, Any]:
+        if params.get("inline_message_id") not in (None, ""):
+            raise _bad("MESSAGE_ID_INVALID")
+        return self._chat_message(chat, params, missing)
+
+    def _editable_message(self, params: Mapping[str, Any]) -> tuple[ChatState, dict[str, Any]]:
+        """The chat and the bot's own message an editMessage* call targets."""
+        if params.get("inline_message_id") not in (None, ""):
+            raise _bad("MESSAGE_ID_INVALID")
+        chat = self._writable_chat(params)
+        message = self._bot_message(chat, params, "message to edit not found")
+        if message["from"].get("id") != self.bot_id:
+            raise _bad("message can't be edited")
+        return chat, message
+
+    @staticmethod
+    def _unchanged(
+        message: Mapping[str, Any],
+        parts: Mapping[str, Any],
+        text_key: str,
+        stored_markup: dict[str, Any] | None,
+    ) -> bool:
+        entities_key = _entities_key(text_key)
+        return (
+            message.get(text_key) == parts.get(text_key)
+            and message.get(entities_key, []) == parts.get(entities_key, [])
+            and message.get("reply_markup") == stored_markup
+        )
+
+    def _apply_edit(
+        self,
+        chat: ChatState,
+        message: dict[str, Any],
+        method: str,
+        replaced: tuple[str, ...],
+        parts: Mapping[str, Any],
+        stored_markup: dict[str, Any] | None,
+    ) -> None:
+        """Takes a send slot, then drops ``replaced`` keys and stores the new content."""
+        self._take_send(chat, method)
+        for key in replaced:
+            message.pop(key, None)
+        message.update(parts)
+        if stored_markup is not None:
+            message["reply_markup"] = stored_markup
+        message["edit_date"] = int(time.time())
 
     # -- getMe, updates, webhook ---------------------------------------------------------------
 
@@ -391,12 +482,9 @@ class BotAPIMethods(EmulatorState):
     # -- messages -------------------------------------------------------------------------------
 
     async def send_message(self, params: dict[str, Any]) -> Any:
-        parsed = self._format(params, "text", "entities")
-        if parsed is None or not parsed.text:
-            raise _bad("message text is empty")
+        parsed = self._required_text(params, "text")
         markup = validate_reply_markup(params.get("reply_markup"))
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
+        chat = self._writable_chat(params)
         reply_to = self._reply_to(chat, params)
         self._take_send(chat, "sendMessage")
         message = self._message(
@@ -405,118 +493,53 @@ class BotAPIMethods(EmulatorState):
             **self._text_parts(parsed, "text"),
             reply_markup=self._stored_markup(markup),
         )
-        self._record_sent(
-            "sendMessage",
-            chat.id,
-            message["message_id"],
-            text=_text_value(params.get("text")),
-            parse_mode=params.get("parse_mode"),
-            entities=message.get("entities", []),
-            reply_markup=markup,
-            plain=parsed.text,
-            message=copy.deepcopy(message),
-        )
+        self._record_formatted("sendMessage", chat, message, params, markup, "text", parsed.text)
         return message
 
     async def edit_message_text(self, params: dict[str, Any]) -> Any:
-        parsed = self._format(params, "text", "entities")
-        if parsed is None or not parsed.text:
-            raise _bad("message text is empty")
+        parsed = self._required_text(params, "text")
         markup = validate_reply_markup(params.get("reply_markup"))
-        if params.get("inline_message_id") not in (None, ""):
-            raise _bad("MESSAGE_ID_INVALID")
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
-        message = self._bot_message(chat, params, "message to edit not found")
-        if message["from"].get("id") != self.bot_id:
-            raise _bad("message can't be edited")
+        chat, message = self._editable_message(params)
         if "text" not in message:
             raise _bad("there is no text in the message to edit")
         parts = self._text_parts(parsed, "text")
         stored_markup = self._stored_markup(markup)
-        if (
-            message["text"] == parts["text"]
-            and message.get("entities", []) == parts.get("entities", [])
-            and message.get("reply_markup") == stored_markup
-        ):
+        if self._unchanged(message, parts, "text", stored_markup):
             raise _bad(MESSAGE_NOT_MODIFIED)
-        self._take_send(chat, "editMessageText")
-        message.pop("entities", None)
-        message.pop("reply_markup", None)
-        message.update(parts)
-        if stored_markup is not None:
-            message["reply_markup"] = stored_markup
-        message["edit_date"] = int(time.time())
-        self._record_sent(
-            "editMessageText",
-            chat.id,
-            message["message_id"],
-            text=_text_value(params.get("text")),
-            parse_mode=params.get("parse_mode"),
-            entities=message.get("entities", []),
-            reply_markup=markup,
-            plain=parsed.text,
-            message=copy.deepcopy(message),
+        replaced = ("entities", "reply_markup")
+        self._apply_edit(chat, message, "editMessageText", replaced, parts, stored_markup)
+        self._record_formatted(
+            "editMessageText", chat, message, params, markup, "text", parsed.text
         )
         return copy.deepcopy(message)
 
     async def edit_message_caption(self, params: dict[str, Any]) -> Any:
         parsed = self._format(params, "caption", "caption_entities", caption=True)
         markup = validate_reply_markup(params.get("reply_markup"))
-        if params.get("inline_message_id") not in (None, ""):
-            raise _bad("MESSAGE_ID_INVALID")
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
-        message = self._bot_message(chat, params, "message to edit not found")
-        if message["from"].get("id") != self.bot_id:
-            raise _bad("message can't be edited")
+        chat, message = self._editable_message(params)
         if not any(key in message for key in ("photo", "document", "video", "audio", "animation")):
             raise _bad("there is no caption in the message to edit")
         parts = self._text_parts(parsed, "caption") if parsed and parsed.text else {}
         stored_markup = self._stored_markup(markup)
-        if (
-            message.get("caption") == parts.get("caption")
-            and message.get("caption_entities", []) == parts.get("caption_entities", [])
-            and message.get("reply_markup") == stored_markup
-        ):
+        if self._unchanged(message, parts, "caption", stored_markup):
             raise _bad(MESSAGE_NOT_MODIFIED)
-        self._take_send(chat, "editMessageCaption")
-        for key in ("caption", "caption_entities", "reply_markup"):
-            message.pop(key, None)
-        message.update(parts)
-        if stored_markup is not None:
-            message["reply_markup"] = stored_markup
-        message["edit_date"] = int(time.time())
-        self._record_sent(
-            "editMessageCaption",
-            chat.id,
-            message["message_id"],
-            caption=_text_value(params.get("caption")),
-            parse_mode=params.get("parse_mode"),
-            caption_entities=message.get("caption_entities", []),
-            reply_markup=markup,
-            plain=parts.get("caption", ""),
-            message=copy.deepcopy(message),
+        replaced = ("caption", "caption_entities", "reply_markup")
+        self._apply_edit(chat, message, "editMessageCaption", replaced, parts, stored_markup)
+        plain = parts.get("caption", "")
+        self._record_formatted(
+            "editMessageCaption", chat, message, params, markup, "caption", plain
         )
         return copy.deepcopy(message)
 
     async def edit_message_reply_markup(self, params: dict[str, Any]) -> Any:
         markup = validate_reply_markup(params.get("reply_markup"))
-        if params.get("inline_message_id") not in (None, ""):
-            raise _bad("MESSAGE_ID_INVALID")
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
-        message = self._bot_message(chat, params, "message to edit not found")
-        if message["from"].get("id") != self.bot_id:
-            raise _bad("message can't be edited")
+        chat, message = self._editable_message(params)
         stored_markup = self._stored_markup(markup)
         if message.get("reply_markup") == stored_markup:
             raise _bad(MESSAGE_NOT_MODIFIED)
-        self._take_send(chat, "editMessageReplyMarkup")
-        message.pop("reply_markup", None)
-        if stored_markup is not None:
-            message["reply_markup"] = stored_markup
-        message["edit_date"] = int(time.time())
+        self._apply_edit(
+            chat, message, "editMessageReplyMarkup", ("reply_markup",), {}, stored_markup
+        )
         self._record_sent(
             "editMessageReplyMarkup",
             chat.id,
@@ -556,27 +579,21 @@ class BotAPIMethods(EmulatorState):
 
     def _source_message(self, params: Mapping[str, Any]) -> dict[str, Any]:
         source_chat = self._resolve_chat(params, "from_chat_id")
-        message_id = _int_value(params, "message_id")
-        if message_id is None:
-            raise _bad("message identifier is not specified")
-        message = source_chat.messages.get(message_id)
-        if message is None:
-            raise _bad("message to copy not found")
-        return message
+        return self._chat_message(source_chat, params, "message to copy not found")
+
+    @staticmethod
+    def _copied_content(source: Mapping[str, Any]) -> dict[str, Any]:
+        """A deep copy of the content of a message that copyMessage/forwardMessage carry."""
+        return {key: copy.deepcopy(value) for key, value in source.items() if key in _COPIED_KEYS}
 
     async def copy_message(self, params: dict[str, Any]) -> Any:
         source = self._source_message(params)
         caption = self._format(params, "caption", "caption_entities", caption=True)
         markup = validate_reply_markup(params.get("reply_markup"))
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
+        chat = self._writable_chat(params)
         reply_to = self._reply_to(chat, params)
         self._take_send(chat, "copyMessage")
-        content = {
-            key: copy.deepcopy(value)
-            for key, value in source.items()
-            if key in ("text", "entities", "photo", "document", "caption", "caption_entities")
-        }
+        content = self._copied_content(source)
         if caption is not None and "text" not in content:
             content.pop("caption", None)
             content.pop("caption_entities", None)
@@ -600,15 +617,10 @@ class BotAPIMethods(EmulatorState):
 
     async def forward_message(self, params: dict[str, Any]) -> Any:
         source = self._source_message(params)
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
+        chat = self._writable_chat(params)
         self._take_send(chat, "forwardMessage")
         sender = source.get("from", {})
-        content = {
-            key: copy.deepcopy(value)
-            for key, value in source.items()
-            if key in ("text", "entities", "photo", "document", "caption", "caption_entities")
-        }
+        content = self._copied_content(source)
         origin = {"type": "user", "sender_user": dict(sender), "date": source["date"]}
         message = self._message(chat, forward_origin=origin, **content)
         self._record_sent(
@@ -652,12 +664,9 @@ class BotAPIMethods(EmulatorState):
             return self._store_file(b"", folder, url=value), None
         raise _bad("wrong file identifier/HTTP URL specified")
 
-    async def send_photo(self, params: dict[str, Any]) -> Any:
-        caption = self._format(params, "caption", "caption_entities", caption=True)
-        markup = validate_reply_markup(params.get("reply_markup"))
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
-        stored, upload = self._input_file(params, "photo", "photos")
+    @staticmethod
+    def _photo_sizes(stored: StoredFile) -> list[dict[str, Any]]:
+        """The PhotoSize list of a sent photo; raises as Telegram does for a bad image."""
         if stored.url is not None:
             size: tuple[int, int] | None = (1280, 720)
         else:
@@ -667,9 +676,7 @@ class BotAPIMethods(EmulatorState):
         width, height = size
         if width + height > 10000 or max(width, height) > 20 * max(1, min(width, height)):
             raise _bad("PHOTO_INVALID_DIMENSIONS")
-        reply_to = self._reply_to(chat, params)
-        self._take_send(chat, "sendPhoto")
-        photo = [
+        return [
             {
                 "file_id": stored.file_id,
                 "file_unique_id": stored.file_unique_id,
@@ -678,61 +685,46 @@ class BotAPIMethods(EmulatorState):
                 "height": height,
             }
         ]
+
+    def _send_media(self, params: Mapping[str, Any], kind: Literal["photo", "document"]) -> Any:
+        """sendPhoto / sendDocument: ``kind`` names the parameter and the Message field."""
+        method = "sendPhoto" if kind == "photo" else "sendDocument"
+        caption = self._format(params, "caption", "caption_entities", caption=True)
+        markup = validate_reply_markup(params.get("reply_markup"))
+        chat = self._writable_chat(params)
+        stored, upload = self._input_file(params, kind, f"{kind}s")
+        media: list[dict[str, Any]] | dict[str, Any] = (
+            self._photo_sizes(stored) if kind == "photo" else self._document_object(stored)
+        )
+        reply_to = self._reply_to(chat, params)
+        self._take_send(chat, method)
         parts = self._text_parts(caption, "caption") if caption and caption.text else {}
         message = self._message(
             chat,
             reply_to_message=reply_to,
-            photo=photo,
+            **{kind: media},
             **parts,
             reply_markup=self._stored_markup(markup),
         )
-        self._record_sent(
-            "sendPhoto",
-            chat.id,
-            message["message_id"],
-            caption=_text_value(params.get("caption")),
-            parse_mode=params.get("parse_mode"),
-            caption_entities=message.get("caption_entities", []),
-            reply_markup=markup,
-            photo=stored.data,
+        self._record_formatted(
+            method,
+            chat,
+            message,
+            params,
+            markup,
+            "caption",
+            parts.get("caption", ""),
+            **{kind: stored.data},
             filename=upload.filename if upload else stored.filename,
             mime_type=upload.mime_type if upload else stored.mime_type,
-            plain=parts.get("caption", ""),
-            message=copy.deepcopy(message),
         )
         return message
 
+    async def send_photo(self, params: dict[str, Any]) -> Any:
+        return self._send_media(params, "photo")
+
     async def send_document(self, params: dict[str, Any]) -> Any:
-        caption = self._format(params, "caption", "caption_entities", caption=True)
-        markup = validate_reply_markup(params.get("reply_markup"))
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
-        stored, upload = self._input_file(params, "document", "documents")
-        reply_to = self._reply_to(chat, params)
-        self._take_send(chat, "sendDocument")
-        parts = self._text_parts(caption, "caption") if caption and caption.text else {}
-        message = self._message(
-            chat,
-            reply_to_message=reply_to,
-            document=self._document_object(stored),
-            **parts,
-            reply_markup=self._stored_markup(markup),
-        )
-        self._record_sent(
-            "sendDocument",
-            chat.id,
-            message["message_id"],
-            caption=_text_value(params.get("caption")),
-            parse_mode=params.get("parse_mode"),
-            caption_entities=message.get("caption_entities", []),
-            reply_markup=markup,
-            document=stored.data,
-            filename=upload.filename if upload else stored.filename,
-            mime_type=upload.mime_type if upload else stored.mime_type,
-            plain=parts.get("caption", ""),
-            message=copy.deepcopy(message),
-        )
-        return message
+        return self._send_media(params, "document")
 
     async def get_file(self, params: dict[str, Any]) -> Any:
         file_id = params.get("file_id")
@@ -756,8 +748,7 @@ class BotAPIMethods(EmulatorState):
             raise _bad("action is empty")
         if action not in CHAT_ACTIONS:
             raise _bad("wrong parameter action in request")
-        chat = self._resolve_chat(params, write=True)
-        self._check_can_write(chat)
+        chat = self._writable_chat(params)
         self.chat_actions.append((chat.id, str(action)))
         return True
 
@@ -853,9 +844,7 @@ class BotAPIMethods(EmulatorState):
             seen.add(result_id)
             content = result.get("input_message_content")
             if isinstance(content, Mapping) and "message_text" in content:
-                parsed = self._format(content, "message_text", "entities")
-                if parsed is None or not parsed.text:
-                    raise _bad("message text is empty")
+                self._required_text(content, "message_text")
             validate_reply_markup(result.get("reply_markup"))
         if str(query_id) not in self._inline_queries or str(query_id) in self.inline_answers:
             raise _bad(QUERY_ID_INVALID)
@@ -927,9 +916,15 @@ class BotAPIMethods(EmulatorState):
     async def set_my_description(self, params: dict[str, Any]) -> Any:
         return self._set_text_setting(params, "description", 512, self.descriptions["description"])
 
-    async def get_my_description(self, params: dict[str, Any]) -> Any:
+    @staticmethod
+    def _get_text_setting(
+        params: Mapping[str, Any], kind: str, store: dict[str, str], default: str = ""
+    ) -> dict[str, str]:
         language = validate_language_code(params.get("language_code"))
-        return {"description": self.descriptions["description"].get(language, "")}
+        return {kind: store.get(language, default)}
+
+    async def get_my_description(self, params: dict[str, Any]) -> Any:
+        return self._get_text_setting(params, "description", self.descriptions["description"])
 
     async def set_my_short_description(self, params: dict[str, Any]) -> Any:
         return self._set_text_setting(
@@ -937,15 +932,15 @@ class BotAPIMethods(EmulatorState):
         )
 
     async def get_my_short_description(self, params: dict[str, Any]) -> Any:
-        language = validate_language_code(params.get("language_code"))
-        return {"short_description": self.descriptions["short_description"].get(language, "")}
+        return self._get_text_setting(
+            params, "short_description", self.descriptions["short_description"]
+        )
 
     async def set_my_name(self, params: dict[str, Any]) -> Any:
         return self._set_text_setting(params, "name", 64, self.names)
 
     async def get_my_name(self, params: dict[str, Any]) -> Any:
-        language = validate_language_code(params.get("language_code"))
-        return {"name": self.names.get(language, self.bot_user["first_name"])}
+        return self._get_text_setting(params, "name", self.names, self.bot_user["first_name"])
 
     async def set_chat_menu_button(self, params: dict[str, Any]) -> Any:
         chat_id: int | None = None

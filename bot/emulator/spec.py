@@ -108,21 +108,22 @@ def load_spec(path: str | Path | None = None) -> dict[str, Any] | None:
     return spec
 
 
+# Checked in order: bool before int, since a bool is an int.
+_KIND_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "Boolean"),
+    (int, "Integer"),
+    (float, "Float"),
+    (str, "String"),
+    (list, "Array"),
+    (dict, "Object"),
+    (UploadedFile, "InputFile"),
+)
+
+
 def _kind_of(value: object) -> str:
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Float"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, list):
-        return "Array"
-    if isinstance(value, dict):
-        return "Object"
-    if isinstance(value, UploadedFile):
-        return "InputFile"
+    for kind, name in _KIND_NAMES:
+        if isinstance(value, kind):
+            return name
     if value is None:
         return "null"
     return type(value).__name__
@@ -142,9 +143,7 @@ def _kind_for_types(types: list[str]) -> str:
 
 
 def _decode(kind: str, value: str) -> object:
-    if kind == "int":
-        return int(value) if _INTEGER.fullmatch(value) else value
-    if kind == "int_or_str":
+    if kind in ("int", "int_or_str"):
         return int(value) if _INTEGER.fullmatch(value) else value
     if kind == "bool":
         lowered = value.lower()
@@ -231,13 +230,9 @@ class SpecChecker:
     def _check_value(
         self, types: list[str], value: object, path: str, *, parameter: bool = False
     ) -> list[str]:
-        best: list[str] | None = None
-        for type_name in types:
-            problems = self._check_type(type_name, value, path)
-            if not problems:
-                return []
-            if best is None or len(problems) < len(best):
-                best = problems
+        best = self._fewest_problems(types, value, path)
+        if best == []:
+            return []
         nested = any(self._same_shape(type_name, value) for type_name in types)
         if not nested or best is None:
             what = f'parameter "{path}"' if parameter else path
@@ -322,14 +317,19 @@ class SpecChecker:
                 if not candidates:
                     return [f'{path}.{key} "{value[key]}" is not a known {type_name} {key}']
                 break
+        return self._fewest_problems(candidates, value, path) or []
+
+    def _fewest_problems(self, type_names: list[str], value: object, path: str) -> list[str] | None:
+        """[] if ``value`` fits one of ``type_names``, else the shortest list of problems it
+        has as one of them (the first such); None if there are no ``type_names``."""
         best: list[str] | None = None
-        for subtype in candidates:
-            problems = self._check_type(subtype, value, path)
+        for type_name in type_names:
+            problems = self._check_type(type_name, value, path)
             if not problems:
                 return []
             if best is None or len(problems) < len(best):
                 best = problems
-        return best or []
+        return best
 
 
 def check_request(spec: Mapping[str, Any], method: str, params: Mapping[str, Any]) -> list[str]:

@@ -390,18 +390,25 @@ class EmulatorState:
             }
         return message
 
+    def _queue_user_message(
+        self, chat: ChatState, message: dict[str, Any], text_key: str, text: str | None
+    ) -> dict[str, Any]:
+        """Adds ``text`` (if any) with the entities Telegram finds in it; queues the message."""
+        if text is not None:
+            message[text_key] = text
+            entities = find_user_message_entities(text)
+            if entities:
+                message["entities" if text_key == "text" else "caption_entities"] = entities
+        chat.messages[message["message_id"]] = message
+        return self._queue("message", copy.deepcopy(message))
+
     def user_sends(
         self, user_id: int, text: str, *, chat_id: int | None = None, reply_to: int | None = None
     ) -> dict[str, Any]:
         """Queues a message from a user (private chat unless ``chat_id``); returns the Update."""
         user, chat = self._sender_chat(user_id, chat_id)
         message = self._user_message(user, chat, reply_to)
-        message["text"] = text
-        entities = find_user_message_entities(text)
-        if entities:
-            message["entities"] = entities
-        chat.messages[message["message_id"]] = message
-        return self._queue("message", copy.deepcopy(message))
+        return self._queue_user_message(chat, message, "text", text)
 
     def user_sends_document(
         self,
@@ -417,13 +424,7 @@ class EmulatorState:
         stored = self._store_file(data, "documents", filename=filename, mime_type=mime_type)
         message = self._user_message(user, chat, None)
         message["document"] = self._document_object(stored)
-        if caption is not None:
-            message["caption"] = caption
-            entities = find_user_message_entities(caption)
-            if entities:
-                message["caption_entities"] = entities
-        chat.messages[message["message_id"]] = message
-        return self._queue("message", copy.deepcopy(message))
+        return self._queue_user_message(chat, message, "caption", caption)
 
     def user_presses(
         self, user_id: int, message_id: int, callback_data: str, *, chat_id: int | None = None
@@ -476,29 +477,25 @@ class EmulatorState:
             },
         )
 
-    def user_blocks_bot(self, user_id: int) -> dict[str, Any]:
-        """The user blocks the bot: sends answer 403 and a my_chat_member update is queued."""
+    def _set_blocked(self, user_id: int, blocked: bool) -> dict[str, Any]:
         user = self._user(user_id)
         chat = self._chat(user_id)
-        user.blocked = True
+        user.blocked = blocked
+        old, new = ("member", "kicked") if blocked else ("kicked", "member")
         return self._member_update(
             chat,
             user.user,
-            self._member_object(self.bot_user, "member"),
-            self._member_object(self.bot_user, "kicked"),
+            self._member_object(self.bot_user, old),
+            self._member_object(self.bot_user, new),
         )
+
+    def user_blocks_bot(self, user_id: int) -> dict[str, Any]:
+        """The user blocks the bot: sends answer 403 and a my_chat_member update is queued."""
+        return self._set_blocked(user_id, True)
 
     def user_unblocks_bot(self, user_id: int) -> dict[str, Any]:
         """The user unblocks (restarts) the bot; queues the my_chat_member update."""
-        user = self._user(user_id)
-        chat = self._chat(user_id)
-        user.blocked = False
-        return self._member_update(
-            chat,
-            user.user,
-            self._member_object(self.bot_user, "kicked"),
-            self._member_object(self.bot_user, "member"),
-        )
+        return self._set_blocked(user_id, False)
 
     def deactivate_user(self, user_id: int) -> None:
         """The user deletes their account: sends to them answer 403 "user is deactivated"."""

@@ -466,7 +466,7 @@ async def test_scaled_limits_allow_fast_bursts_and_are_never_exceeded() -> None:
                 await client.send_message(index % 10 + 1, f"#{index}")
         assert emu.count_429 == 0
         assert emu.limiter.chats_over_limit() == []
-        assert emu.limiter.max_in_window(1, 1.0) == 20
+        assert len(emu.limiter.sends[1]) == 20  # every send to chat 1 was accepted
 
 
 def test_limiter_with_a_fake_clock() -> None:
