@@ -160,9 +160,11 @@ class IncidentSource(Base):
 
 
 class TotalsGrain(enum.StrEnum):
-    #: One row per (district, exact date span): every published incident counts in one.
+    #: One row per (district, exact date span) for spans inside one calendar month.
     SPAN = "D"
-    #: One row per (district, calendar month) for the incidents whose span lies inside that month.
+    #: One row per (district, exact date span) for the few spans that cross a month boundary.
+    LONG = "L"
+    #: One row per (district, calendar month): the SPAN rows of that month added up.
     MONTH = "M"
 
 
@@ -182,8 +184,6 @@ class IncidentTotal(Base):
     district: Mapped[int] = mapped_column(Integer, primary_key=True)
     date: Mapped[dt.date] = mapped_column(primary_key=True)
     date_end: Mapped[dt.date] = mapped_column(primary_key=True)
-    #: True for a SPAN row whose span crosses a month boundary (it has no MONTH row).
-    multi_month: Mapped[bool] = mapped_column(default=False)
     incidents: Mapped[int] = mapped_column(Integer, default=0)
     civilian_incidents: Mapped[int] = mapped_column(Integer, default=0)
     military_incidents: Mapped[int] = mapped_column(Integer, default=0)

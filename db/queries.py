@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, and_, func, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import (
     Chat,
@@ -25,6 +39,9 @@ from db.models import (
     TotalsGrain,
 )
 from db.totals import NO_DISTRICT, month_bounds
+
+#: Read queries run on a Core connection (``Database.read()``, the cheap path) or in a session.
+Reader = AsyncConnection | AsyncSession
 
 
 class Category(enum.StrEnum):
@@ -202,6 +219,8 @@ def _restrict(counts: Counts, category: Category | None) -> Counts:
     return counts
 
 
+_TOTALS = IncidentTotal.__table__.c  # Core columns: these reads need no ORM machinery
+
 _COUNT_COLUMN = {
     None: IncidentTotal.incidents,
     Category.CIVILIAN: IncidentTotal.civilian_incidents,
@@ -223,95 +242,173 @@ def _full_months(period: Period) -> tuple[dt.date | None, dt.date | None] | None
     return first, last
 
 
-def _within(period: Period) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    if period.start is not None:
-        conds.append(IncidentTotal.date >= period.start)
-    if period.end is not None:
-        conds.append(IncidentTotal.date_end <= period.end)
-    return conds
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """Rows of one grain whose span starts in [low, high] (either may be open)."""
+
+    grain: TotalsGrain
+    low: dt.date | None
+    high: dt.date | None
 
 
-def _totals_parts(f: IncidentFilter) -> list[list[ColumnElement[bool]]]:
-    """The WHERE clauses over ``incident_totals`` whose rows add up to the filter's figures."""
-    base: list[ColumnElement[bool]] = []
-    if f.districts:
-        base.append(IncidentTotal.district.in_(f.districts))
-    span = [*base, IncidentTotal.grain == TotalsGrain.SPAN.value]
-    single = [*span, IncidentTotal.multi_month.is_(False)]
-    parts = [[*span, IncidentTotal.multi_month.is_(True), *_within(f.period)]]
+def _totals_parts(f: IncidentFilter) -> list[_Part]:
+    """The parts of ``incident_totals`` whose rows add up to the filter's figures: the whole months
+    from MONTH rows, the edge months from SPAN rows, and LONG rows. Each part bounds ``date`` on
+    both sides where it can, so that the (grain, date) index narrows it; every row must also end
+    by the period's end."""
+    start, end = f.period.start, f.period.end
+    parts = [_Part(TotalsGrain.LONG, start, end)]
     months = _full_months(f.period)
-    if months is None:
-        return [*parts, [*single, *_within(f.period)]]
+    if months is None:  # no whole month: SPAN rows only
+        return [*parts, _Part(TotalsGrain.SPAN, start, end)]
     first, last = months
-    month_rows = [*base, IncidentTotal.grain == TotalsGrain.MONTH.value]
-    month_rows += _within(Period(first, last))
-    parts.append(month_rows)
-    if first is not None and f.period.start is not None and f.period.start < first:
-        parts.append([*single, *_within(f.period), IncidentTotal.date < first])
-    if last is not None and f.period.end is not None and f.period.end > last:
-        parts.append([*single, *_within(f.period), IncidentTotal.date > last])
+    parts.append(_Part(TotalsGrain.MONTH, first, last))
+    if first is not None and start is not None and start < first:
+        parts.append(_Part(TotalsGrain.SPAN, start, first - dt.timedelta(days=1)))
+    if last is not None and end is not None and end > last:
+        parts.append(_Part(TotalsGrain.SPAN, last + dt.timedelta(days=1), end))
     return parts
 
 
-async def stats(session: AsyncSession, f: IncidentFilter, *, leading: int = 5) -> Stats:
+# The statements are built once per shape (which parts, which bounds, districts or not) with bound
+# parameters, and reused: building a union of selects costs more than running it.
+_Shape = tuple[
+    tuple[
+        Category | None,  # category
+        bool,  # districts named
+        bool,  # period start given
+        bool,  # period end given
+        bool,  # latest date wanted
+        tuple[tuple[TotalsGrain, bool, bool], ...],  # parts: grain, low given, high given
+    ],
+    ...,
+]
+
+
+def _shape_and_params(
+    requests: Sequence[tuple[IncidentFilter, int, bool]],
+) -> tuple[_Shape, dict[str, Any]]:
+    shape = []
+    params: dict[str, Any] = {}
+    for tag, (f, _, latest) in enumerate(requests):
+        parts = _totals_parts(f)
+        shape.append(
+            (
+                f.category,
+                bool(f.districts),
+                f.period.start is not None,
+                f.period.end is not None,
+                latest,
+                tuple((p.grain, p.low is not None, p.high is not None) for p in parts),
+            )
+        )
+        params[f"d{tag}"] = list(f.districts)
+        params[f"s{tag}"] = f.period.start
+        params[f"e{tag}"] = f.period.end
+        for index, part in enumerate(parts):
+            params[f"lo{tag}_{index}"] = part.low
+            params[f"hi{tag}_{index}"] = part.high
+    return tuple(shape), params
+
+
+@functools.lru_cache(maxsize=512)
+def _stats_statement(shape: _Shape) -> Select[Any]:
+    t = _TOTALS
+    selects = []
+    latest_columns: list[Any] = []
+    for tag, (category, districts, has_start, has_end, latest, parts) in enumerate(shape):
+        count = t[_COUNT_COLUMN[category].key]
+        base: list[ColumnElement[bool]] = []
+        if districts:
+            base.append(t.district.in_(bindparam(f"d{tag}", expanding=True)))
+        end = [t.date_end <= bindparam(f"e{tag}", type_=Date)] if has_end else []
+        columns = (
+            literal(tag).label("tag"), t.district, t.civilian_killed, t.civilian_injured,
+            t.military_killed, t.military_injured, count.label("n"),
+        )  # fmt: skip
+        for index, (grain, has_low, has_high) in enumerate(parts):
+            conds = [*base, t.grain == grain.value, *end]
+            if has_low:
+                conds.append(t.date >= bindparam(f"lo{tag}_{index}", type_=Date))
+            if has_high:
+                conds.append(t.date <= bindparam(f"hi{tag}_{index}", type_=Date))
+            selects.append(select(*columns).where(*conds))
+        if latest:
+            start = [t.date >= bindparam(f"s{tag}", type_=Date)] if has_start else []
+            for grain in (TotalsGrain.SPAN, TotalsGrain.LONG):
+                conds = [*base, t.grain == grain.value, count > 0, *start, *end]
+                for column in (t.date_end, t.date):
+                    latest_columns.append(
+                        select(column)
+                        .where(*conds)
+                        .order_by(t.date_end.desc(), t.date.desc())
+                        .limit(1)
+                        .scalar_subquery()
+                    )
+    union = union_all(*selects).subquery()
+    return select(
+        union.c.tag,
+        union.c.district,
+        func.sum(union.c.civilian_killed),
+        func.sum(union.c.civilian_injured),
+        func.sum(union.c.military_killed),
+        func.sum(union.c.military_injured),
+        func.sum(union.c.n),
+        *latest_columns,
+    ).group_by(union.c.tag, union.c.district)
+
+
+async def stats(db: Reader, f: IncidentFilter, *, leading: int = 5, latest: bool = True) -> Stats:
     """Casualty counts, incident count and latest date for a filter; leading districts if asked.
 
     Reads the pre-aggregated ``incident_totals`` (see ``db.totals``), not the incidents.
     """
-    count_column = _COUNT_COLUMN[f.category]
-    columns = (
-        IncidentTotal.district,
-        IncidentTotal.civilian_killed,
-        IncidentTotal.civilian_injured,
-        IncidentTotal.military_killed,
-        IncidentTotal.military_injured,
-        count_column.label("n"),
-    )
-    union = union_all(*(select(*columns).where(*conds) for conds in _totals_parts(f))).subquery()
-    grouped = await session.execute(
-        select(
-            union.c.district,
-            func.sum(union.c.civilian_killed),
-            func.sum(union.c.civilian_injured),
-            func.sum(union.c.military_killed),
-            func.sum(union.c.military_injured),
-            func.sum(union.c.n),
-        ).group_by(union.c.district)
-    )
-    sums = [0, 0, 0, 0, 0]
-    per_district: dict[int, Counts] = {}
-    for district, *values in grouped:
-        numbers = [int(v or 0) for v in values]
-        sums = [a + b for a, b in zip(sums, numbers, strict=True)]
+    (result,) = await _stats_many(db, [(f, leading, latest)])
+    return result
+
+
+async def _stats_many(
+    db: Reader, requests: Sequence[tuple[IncidentFilter, int, bool]]
+) -> list[Stats]:
+    """Several filters' figures in one statement: each filter's rows of ``incident_totals``
+    tagged with its index, grouped by (tag, district), latest dates as scalar subqueries."""
+    shape, params = _shape_and_params(requests)
+    rows = await db.execute(_stats_statement(shape), params)
+    sums = [[0] * 5 for _ in requests]
+    per_district: list[dict[int, Counts]] = [{} for _ in requests]
+    spans: list[list[tuple[dt.date, dt.date]]] = [[] for _ in requests]
+    for tag, district, *values in rows:
+        numbers = [int(v or 0) for v in values[:5]]
+        sums[tag] = [a + b for a, b in zip(sums[tag], numbers, strict=True)]
+        category = requests[tag][0].category
         if district != NO_DISTRICT:
-            per_district[int(district)] = _restrict(Counts(*numbers[:4]), f.category)
-    counts = _restrict(Counts(*sums[:4]), f.category)
-    incidents = sums[4]
-    latest = None
-    if incidents:
-        conds = [IncidentTotal.grain == TotalsGrain.SPAN.value, count_column > 0]
-        conds += _within(f.period)
-        if f.districts:
-            conds.append(IncidentTotal.district.in_(f.districts))
-        row = (
-            await session.execute(
-                select(IncidentTotal.date, IncidentTotal.date_end)
-                .where(*conds)
-                .order_by(IncidentTotal.date_end.desc(), IncidentTotal.date.desc())
-                .limit(1)
+            per_district[tag][int(district)] = _restrict(Counts(*numbers[:4]), category)
+        found = values[5:]  # (end, start) of the latest SPAN and LONG rows, per latest request
+        offset = 4 * sum(1 for _, _, latest in requests[:tag] if latest)
+        mine = found[offset : offset + 4] if requests[tag][2] else []
+        spans[tag] = [(e, d) for e, d in zip(mine[::2], mine[1::2], strict=True) if e is not None]
+    results = []
+    for tag, (f, leading, _) in enumerate(requests):
+        last_seen = None
+        if spans[tag]:
+            end, start = max(spans[tag])
+            last_seen = DatedValue(start, _precision(start, end))
+        top: tuple[DistrictTotal, ...] = ()
+        if leading and not f.districts:
+            ranked = sorted(
+                ((d, c.total) for d, c in per_district[tag].items() if c.total > 0),
+                key=lambda item: (-item[1], item[0]),
             )
-        ).first()
-        if row is not None:
-            latest = DatedValue(row[0], _precision(row[0], row[1]))
-    top: tuple[DistrictTotal, ...] = ()
-    if leading and not f.districts:
-        ranked = sorted(
-            ((d, c.total) for d, c in per_district.items() if c.total > 0),
-            key=lambda item: (-item[1], item[0]),
+            top = tuple(DistrictTotal(d, total) for d, total in ranked[:leading])
+        results.append(
+            Stats(
+                counts=_restrict(Counts(*sums[tag][:4]), f.category),
+                incidents=sums[tag][4],
+                latest=last_seen,
+                leading=top,
+            )
         )
-        top = tuple(DistrictTotal(d, t) for d, t in ranked[:leading])
-    return Stats(counts=counts, incidents=incidents, latest=latest, leading=top)
+    return results
 
 
 def _precision(start: dt.date, end: dt.date) -> DatePrecision:
@@ -329,52 +426,52 @@ _RELEVANT_FIGURES = {
 }
 
 
-async def official_comparison(
-    session: AsyncSession, f: IncidentFilter
-) -> OfficialComparison | None:
-    """The latest official total published by the end of the period that states the figures the
-    filter asks for, beside what the recorded incidents add up to over its own window.
+@functools.lru_cache(maxsize=8)
+def _official_statement(category: Category | None, has_end: bool) -> Select[Any]:
+    o = OfficialTotal.__table__.c
+    figures = [o[c.key] for c in _RELEVANT_FIGURES[category]]
+    query = select(
+        o.as_of, o.period_start, o.issuer, o.source_url, o.total, o.killed, o.injured,
+        o.civilian_killed, o.civilian_injured, o.military_killed, o.military_injured,
+    ).where(func.coalesce(*figures).is_not(None))  # fmt: skip
+    if has_end:
+        query = query.where(o.as_of <= bindparam("end", type_=Date))
+    return query.order_by(o.as_of.desc(), o.id.desc()).limit(1)
 
-    Official totals are national: None when the filter names districts.
-    """
+
+async def latest_official(db: Reader, f: IncidentFilter) -> OfficialFigures | None:
+    """The latest official total published by the end of the period that states one of the
+    figures the filter asks for. Official totals are national: None when districts are named."""
     if f.districts:
         return None
-    figures = _RELEVANT_FIGURES[f.category]
-    query = select(OfficialTotal).where(
-        func.coalesce(*figures).is_not(None) if len(figures) > 1 else figures[0].is_not(None)
-    )
-    if f.period.end is not None:
-        query = query.where(OfficialTotal.as_of <= f.period.end)
-    official = await session.scalar(
-        query.order_by(OfficialTotal.as_of.desc(), OfficialTotal.id.desc()).limit(1)
-    )
+    statement = _official_statement(f.category, f.period.end is not None)
+    row = (await db.execute(statement, {"end": f.period.end})).first()
+    return OfficialFigures(*row) if row is not None else None
+
+
+def _window(official: OfficialFigures, f: IncidentFilter) -> IncidentFilter:
+    """The official figure's own window, with the filter's category."""
+    return IncidentFilter(period=Period(official.period_start, official.as_of), category=f.category)
+
+
+async def official_comparison(db: Reader, f: IncidentFilter) -> OfficialComparison | None:
+    """The latest official figure for the filter beside what the recorded incidents add up to
+    over the same window."""
+    official = await latest_official(db, f)
     if official is None:
         return None
-    window = IncidentFilter(
-        period=Period(official.period_start, official.as_of), category=f.category
-    )
-    recorded = await stats(session, window, leading=0)
-    return OfficialComparison(
-        official=OfficialFigures(
-            as_of=official.as_of,
-            period_start=official.period_start,
-            issuer=official.issuer,
-            source_url=official.source_url,
-            total=official.total,
-            killed=official.killed,
-            injured=official.injured,
-            civilian_killed=official.civilian_killed,
-            civilian_injured=official.civilian_injured,
-            military_killed=official.military_killed,
-            military_injured=official.military_injured,
-        ),
-        category=f.category,
-        recorded=recorded,
-    )
+    recorded = await stats(db, _window(official, f), leading=0, latest=False)
+    return OfficialComparison(official=official, category=f.category, recorded=recorded)
 
 
-async def stats_report(session: AsyncSession, f: IncidentFilter) -> StatsReport:
-    return StatsReport(f, await stats(session, f), await official_comparison(session, f))
+async def stats_report(db: Reader, f: IncidentFilter) -> StatsReport:
+    """Everything /stats shows, in two statements: the official figure, then the figures for the
+    filter and for the official figure's window together."""
+    official = await latest_official(db, f)
+    if official is None:
+        return StatsReport(f, await stats(db, f), None)
+    main, recorded = await _stats_many(db, [(f, 5, True), (_window(official, f), 0, False)])
+    return StatsReport(f, main, OfficialComparison(official, f.category, recorded))
 
 
 async def list_incidents(
@@ -467,8 +564,8 @@ def outlet(url: str) -> str:
     return host.removeprefix("www.")
 
 
-async def chat_language(session: AsyncSession, chat_id: int) -> str | None:
-    return await session.scalar(select(Chat.language).where(Chat.chat_id == chat_id))
+async def chat_language(db: Reader, chat_id: int) -> str | None:
+    return await db.scalar(select(Chat.language).where(Chat.chat_id == chat_id))
 
 
 async def set_chat_language(session: AsyncSession, chat_id: int, language: str) -> None:

@@ -1,9 +1,10 @@
 """Pre-aggregated figures (``incident_totals``), kept in step with the incidents.
 
-Every published incident counts in one SPAN row (its district and exact date span) and, when its
-span lies inside one calendar month, in that month's MONTH row. A period query then reads the MONTH
-rows of the months it covers whole, plus the SPAN rows of the months at its edges and of the few
-spans that cross a month boundary: a few hundred rows whatever the number of incidents.
+Every published incident counts in one row of its district and exact date span: a SPAN row when the
+span lies inside one calendar month (and then also in that month's MONTH row), a LONG row when it
+crosses a month boundary (a year-precision date). A period query reads the MONTH rows of the months
+it covers whole, the SPAN rows of the months at its edges, and the LONG rows: a few hundred rows
+whatever the number of incidents.
 
 Writes call :func:`apply` in the same transaction as the change to the incident (with the incident as
 it was and as it is), so the figures can never disagree with the incidents they sum.
@@ -87,19 +88,18 @@ class Contribution:
         }
 
     def rows(self) -> list[dict[str, object]]:
-        """The rows this incident counts in: its SPAN row and, inside one month, its MONTH row."""
+        """The rows this incident counts in: its SPAN (or LONG) row and its MONTH row."""
         district = self.district_id or NO_DISTRICT
-        multi = not same_month(self.date, self.date_end)
+        single = same_month(self.date, self.date_end)
         rows: list[dict[str, object]] = [
             {
-                "grain": TotalsGrain.SPAN.value,
+                "grain": (TotalsGrain.SPAN if single else TotalsGrain.LONG).value,
                 "district": district,
                 "date": self.date,
                 "date_end": self.date_end,
-                "multi_month": multi,
             }
         ]
-        if not multi:
+        if single:
             first, last = month_bounds(self.date)
             rows.append(
                 {
@@ -107,7 +107,6 @@ class Contribution:
                     "district": district,
                     "date": first,
                     "date_end": last,
-                    "multi_month": False,
                 }
             )
         return rows
@@ -164,23 +163,22 @@ def grouped_incidents_query() -> Select[*tuple[Any, ...]]:
 
 
 def rows_from_groups(groups: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-    """SPAN and MONTH rows from the result of :func:`grouped_incidents_query`."""
+    """SPAN, LONG and MONTH rows from the result of :func:`grouped_incidents_query`."""
     span_rows: list[dict[str, Any]] = []
     months: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0] * len(SUMMED))
     for district, start, end, *values in groups:
         numbers = [int(v or 0) for v in values]
-        multi = not same_month(start, end)
+        single = same_month(start, end)
         span_rows.append(
             {
-                "grain": TotalsGrain.SPAN.value,
+                "grain": (TotalsGrain.SPAN if single else TotalsGrain.LONG).value,
                 "district": int(district),
                 "date": start,
                 "date_end": end,
-                "multi_month": multi,
                 **dict(zip(SUMMED, numbers, strict=True)),
             }
         )
-        if not multi:
+        if single:
             sums = months[(int(district), month_bounds(start)[0])]
             for i, number in enumerate(numbers):
                 sums[i] += number
@@ -190,7 +188,6 @@ def rows_from_groups(groups: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
             "district": district_id,
             "date": first,
             "date_end": month_bounds(first)[1],
-            "multi_month": False,
             **dict(zip(SUMMED, sums, strict=True)),
         }
         for (district_id, first), sums in months.items()

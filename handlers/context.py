@@ -61,8 +61,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
                 if update.effective_user is not None:
                     user_language = update.effective_user.language_code
                 if update.effective_chat is not None:
-                    async with self.services.db.session() as session:
-                        stored = await queries.chat_language(session, update.effective_chat.id)
+                    async with self.services.db.read() as connection:
+                        stored = await queries.chat_language(connection, update.effective_chat.id)
             catalogs = self.services.catalogs
             self._translator = catalogs.translator(catalogs.pick(stored, user_language))
         return self._translator

@@ -30,6 +30,6 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
     if not parsed.ok:
         await reply(update, render_problems(t, services.gazetteer, parsed.problems))
         return
-    async with services.db.session() as session:
-        report = await queries.stats_report(session, parsed.filter)
+    async with services.db.read() as connection:
+        report = await queries.stats_report(connection, parsed.filter)
     await reply(update, render_stats(t, services.gazetteer, report))

@@ -23,7 +23,6 @@ def upgrade() -> None:
     sa.Column('district', sa.Integer(), nullable=False),
     sa.Column('date', sa.Date(), nullable=False),
     sa.Column('date_end', sa.Date(), nullable=False),
-    sa.Column('multi_month', sa.Boolean(), nullable=False),
     sa.Column('incidents', sa.Integer(), nullable=False),
     sa.Column('civilian_incidents', sa.Integer(), nullable=False),
     sa.Column('military_incidents', sa.Integer(), nullable=False),
