@@ -362,8 +362,9 @@ class ShapeResult:
 
 
 async def one_call(db: Database, f: IncidentFilter) -> StatsReport:
-    async with db.session() as session:
-        return await stats_report(session, f)
+    """One /stats query as the bot runs it: a Core connection from the pool, two statements."""
+    async with db.read() as connection:
+        return await stats_report(connection, f)
 
 
 async def measure(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -110,8 +111,11 @@ class Incident(Base):
         CheckConstraint("military_killed >= 0", name="military_killed_nonneg"),
         CheckConstraint("military_injured >= 0", name="military_injured_nonneg"),
         CheckConstraint("date_end >= date", name="date_span"),
-        Index("ix_incidents_status_date", "status", "date", "date_end"),
-        Index("ix_incidents_district_status_date", "district_id", "status", "date"),
+        # Lists are latest first: (date_end, date, id) descending, within a status or a district.
+        Index("ix_incidents_status_end", "status", "date_end", "date", "id"),
+        Index(
+            "ix_incidents_district_status_end", "district_id", "status", "date_end", "date", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -175,15 +179,18 @@ class IncidentTotal(Base):
 
     __tablename__ = "incident_totals"
     __table_args__ = (
-        Index("ix_incident_totals_grain_date", "grain", "date", "date_end"),
+        # Ordered for the period scans (grain, then date); on SQLite the rows are stored in this
+        # order (WITHOUT ROWID), so a scan reads the figures without a second lookup.
+        PrimaryKeyConstraint("grain", "date", "date_end", "district"),
         Index("ix_incident_totals_grain_end", "grain", "date_end", "date"),
         Index("ix_incident_totals_grain_district_end", "grain", "district", "date_end"),
+        {"sqlite_with_rowid": False},
     )
 
-    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
-    district: Mapped[int] = mapped_column(Integer, primary_key=True)
-    date: Mapped[dt.date] = mapped_column(primary_key=True)
-    date_end: Mapped[dt.date] = mapped_column(primary_key=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    district: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date]
+    date_end: Mapped[dt.date]
     incidents: Mapped[int] = mapped_column(Integer, default=0)
     civilian_incidents: Mapped[int] = mapped_column(Integer, default=0)
     military_incidents: Mapped[int] = mapped_column(Integer, default=0)

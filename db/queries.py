@@ -477,8 +477,8 @@ async def stats_report(db: Reader, f: IncidentFilter) -> StatsReport:
 async def list_incidents(
     session: AsyncSession, f: IncidentFilter, *, offset: int, limit: int
 ) -> IncidentPage:
-    """One page of matching incidents, latest first."""
-    total = await session.scalar(select(func.count()).where(_conditions(f))) or 0
+    """One page of matching incidents, latest first (the count comes from the totals)."""
+    total = (await stats(session, f, leading=0, latest=False)).incidents
     incidents = (
         await session.scalars(
             select(Incident)

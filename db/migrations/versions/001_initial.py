@@ -90,8 +90,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.create_index('ix_incidents_district_status_date', ['district_id', 'status', 'date'], unique=False)
-        batch_op.create_index('ix_incidents_status_date', ['status', 'date', 'date_end'], unique=False)
+        batch_op.create_index('ix_incidents_district_status_end', ['district_id', 'status', 'date_end', 'date', 'id'], unique=False)
+        batch_op.create_index('ix_incidents_status_end', ['status', 'date_end', 'date', 'id'], unique=False)
 
     op.create_table('incident_sources',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -112,8 +112,8 @@ def downgrade() -> None:
 
     op.drop_table('incident_sources')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
-        batch_op.drop_index('ix_incidents_status_date')
-        batch_op.drop_index('ix_incidents_district_status_date')
+        batch_op.drop_index('ix_incidents_status_end')
+        batch_op.drop_index('ix_incidents_district_status_end')
 
     op.drop_table('incidents')
     op.drop_table('district_names')

@@ -30,10 +30,10 @@ def upgrade() -> None:
     sa.Column('civilian_injured', sa.Integer(), nullable=False),
     sa.Column('military_killed', sa.Integer(), nullable=False),
     sa.Column('military_injured', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('grain', 'district', 'date', 'date_end')
+    sa.PrimaryKeyConstraint('grain', 'date', 'date_end', 'district'),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('incident_totals', schema=None) as batch_op:
-        batch_op.create_index('ix_incident_totals_grain_date', ['grain', 'date', 'date_end'], unique=False)
         batch_op.create_index('ix_incident_totals_grain_district_end', ['grain', 'district', 'date_end'], unique=False)
         batch_op.create_index('ix_incident_totals_grain_end', ['grain', 'date_end', 'date'], unique=False)
 
@@ -49,6 +49,5 @@ def downgrade() -> None:
     with op.batch_alter_table('incident_totals', schema=None) as batch_op:
         batch_op.drop_index('ix_incident_totals_grain_end')
         batch_op.drop_index('ix_incident_totals_grain_district_end')
-        batch_op.drop_index('ix_incident_totals_grain_date')
 
     op.drop_table('incident_totals')
