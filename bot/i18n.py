@@ -81,10 +81,10 @@ class Translator:
             value = value.replace(tzinfo=dt.UTC)
         return format_datetime(value, format="medium", tzinfo=self.tz, locale=self.locale)
 
-    def language_name(self, code: str) -> str:
-        """A language's own name for itself (``Azərbaycan``, ``English``, ``Русский``)."""
-        name = Locale.parse(code).get_display_name(code) or code
-        return name[:1].upper() + name[1:]
+    def own_name(self) -> str:
+        """This language's name for itself (``Azərbaycanca``, ``English``, ``Русский``)."""
+        # NOTE: the name of the language of this catalog, in that language (Azərbaycanca, Русский).
+        return self.pgettext("language name", "English")
 
 
 class Catalogs:

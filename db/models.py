@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -208,6 +209,8 @@ class OfficialTotal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     as_of: Mapped[dt.date] = mapped_column(index=True)
     period_start: Mapped[dt.date]
+    #: The source does not state where its count starts; ``period_start`` is an assumption.
+    period_start_assumed: Mapped[bool] = mapped_column(default=False, server_default=false())
     total: Mapped[int | None] = mapped_column(Integer)
     killed: Mapped[int | None] = mapped_column(Integer)
     injured: Mapped[int | None] = mapped_column(Integer)

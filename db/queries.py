@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    or_,
     select,
     true,
     union_all,
@@ -120,6 +121,7 @@ class Stats:
 class OfficialFigures:
     as_of: dt.date
     period_start: dt.date
+    period_start_assumed: bool
     issuer: str
     source_url: str
     total: int | None
@@ -185,9 +187,13 @@ class SourcesSummary:
     incidents: int
     source_links: int
     outlets: tuple[tuple[str, int], ...]
+    #: Official totals by named issuer.
     issuers: tuple[IssuerSummary, ...]
+    #: Figures from media reports that name no issuer (kept, never shown as official).
+    unattributed: int
     first_incident: dt.date | None
     latest_incident: dt.date | None
+    #: When the records in this store last changed (a load or an edit).
     last_change: dt.datetime | None
 
 
@@ -419,6 +425,17 @@ def _precision(start: dt.date, end: dt.date) -> DatePrecision:
     return DatePrecision.YEAR
 
 
+#: The dataset format's issuer for a figure that a media report gives without naming its source:
+#: such figures are not official totals and are never shown as one.
+UNATTRIBUTED_ISSUER = "other"
+
+_BREAKDOWN = (
+    OfficialTotal.civilian_killed,
+    OfficialTotal.civilian_injured,
+    OfficialTotal.military_killed,
+    OfficialTotal.military_injured,
+)
+
 _RELEVANT_FIGURES = {
     None: (OfficialTotal.total, OfficialTotal.killed, OfficialTotal.injured),
     Category.CIVILIAN: (OfficialTotal.civilian_killed, OfficialTotal.civilian_injured),
@@ -430,18 +447,24 @@ _RELEVANT_FIGURES = {
 def _official_statement(category: Category | None, has_end: bool) -> Select[Any]:
     o = OfficialTotal.__table__.c
     figures = [o[c.key] for c in _RELEVANT_FIGURES[category]]
+    stated: ColumnElement[bool] = func.coalesce(*figures).is_not(None)
+    if category is None:  # a full civilian/military breakdown states the figures too
+        stated = or_(stated, and_(*(o[c.key].is_not(None) for c in _BREAKDOWN)))
     query = select(
-        o.as_of, o.period_start, o.issuer, o.source_url, o.total, o.killed, o.injured,
-        o.civilian_killed, o.civilian_injured, o.military_killed, o.military_injured,
-    ).where(func.coalesce(*figures).is_not(None))  # fmt: skip
+        o.as_of, o.period_start, o.period_start_assumed, o.issuer, o.source_url, o.total,
+        o.killed, o.injured, o.civilian_killed, o.civilian_injured, o.military_killed,
+        o.military_injured,
+    ).where(stated, o.issuer != UNATTRIBUTED_ISSUER)  # fmt: skip
     if has_end:
         query = query.where(o.as_of <= bindparam("end", type_=Date))
     return query.order_by(o.as_of.desc(), o.id.desc()).limit(1)
 
 
 async def latest_official(db: Reader, f: IncidentFilter) -> OfficialFigures | None:
-    """The latest official total published by the end of the period that states one of the
-    figures the filter asks for. Official totals are national: None when districts are named."""
+    """The latest official total, by its as-of date, up to the end of the period, from a named
+    authority, that states figures the filter asks for. The data carry the date a figure refers
+    to, not always the day it was published. Official totals are national: None when districts
+    are named."""
     if f.districts:
         return None
     statement = _official_statement(f.category, f.period.end is not None)
@@ -540,18 +563,23 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
         )
     ).all()
     hosts = Counter(outlet(u) for u in urls)
-    issuer_rows = await session.execute(
-        select(OfficialTotal.issuer, func.count(), func.max(OfficialTotal.as_of))
-        .group_by(OfficialTotal.issuer)
-        .order_by(func.count().desc(), OfficialTotal.issuer)
-    )
+    issuer_rows = (
+        await session.execute(
+            select(OfficialTotal.issuer, func.count(), func.max(OfficialTotal.as_of))
+            .group_by(OfficialTotal.issuer)
+            .order_by(func.count().desc(), OfficialTotal.issuer)
+        )
+    ).all()
     totals_changed = await session.scalar(select(func.max(OfficialTotal.created_at)))
     last_change = max((c for c in (changed, totals_changed) if c is not None), default=None)
     return SourcesSummary(
         incidents=int(incidents),
         source_links=len(urls),
         outlets=tuple(sorted(hosts.items(), key=lambda kv: (-kv[1], kv[0]))[:outlets]),
-        issuers=tuple(IssuerSummary(i, int(n), d) for i, n, d in issuer_rows),
+        issuers=tuple(
+            IssuerSummary(i, int(n), d) for i, n, d in issuer_rows if i != UNATTRIBUTED_ISSUER
+        ),
+        unattributed=sum(int(n) for i, n, _ in issuer_rows if i == UNATTRIBUTED_ISSUER),
         first_incident=first,
         latest_incident=latest,
         last_change=last_change,

@@ -288,10 +288,14 @@ async def _seed_totals(session: AsyncSession, path: Path, report: SeedReport) ->
             report.totals_present += 1
             continue
         present.add((as_of, issuer, url))
+        assumed = row.get("period_start_assumed", "").lower()
+        if assumed not in {"", "true", "false"}:
+            raise DatasetError(f"{where}: period_start_assumed must be true or false")
         session.add(
             OfficialTotal(
                 as_of=as_of,
                 period_start=_date(row.get("period_start", ""), f"{where}: period_start"),
+                period_start_assumed=assumed == "true",
                 issuer=issuer,
                 source_url=url,
                 note=row.get("note") or None,

@@ -30,6 +30,7 @@ class ProblemKind(enum.StrEnum):
     UNKNOWN_WORD = "unknown_word"
     BAD_DATE = "bad_date"
     BAD_RANGE = "bad_range"
+    EMPTY_RANGE = "empty_range"
     TWO_PERIODS = "two_periods"
     TWO_CATEGORIES = "two_categories"
 
@@ -111,7 +112,7 @@ def parse_period(text: str) -> Period:
     if ".." in text:
         left, _, right = text.partition("..")
         if not left and not right:
-            raise BadPeriod(ProblemKind.BAD_RANGE)
+            raise BadPeriod(ProblemKind.EMPTY_RANGE)
         start = parse_date_span(left)[0] if left else None
         end = parse_date_span(right)[1] if right else None
         if start and end and start > end:

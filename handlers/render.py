@@ -105,6 +105,9 @@ def people(t: Translator, n: int) -> str:
 
 
 def signed(t: Translator, n: int) -> str:
+    """A difference with its sign (``+292``, ``-5``); zero has none."""
+    if n == 0:
+        return t.number(0)
     return format_decimal(n, format="+#,##0;-#,##0", locale=t.locale)
 
 
@@ -170,6 +173,10 @@ def render_problems(t: Translator, gazetteer: Gazetteer, problems: Sequence[Prob
         elif problem.kind is ProblemKind.BAD_RANGE:
             line = t._(
                 "“{word}” is not a valid period: its start must not be after its end."
+            ).format(word=word)
+        elif problem.kind is ProblemKind.EMPTY_RANGE:
+            line = t._(
+                "“{word}” is not a period: give a start, an end or both, as in 2021..2022."
             ).format(word=word)
         elif problem.kind is ProblemKind.TWO_PERIODS:
             line = t._("Give one period only (“{word}” is a second one).").format(word=word)
@@ -278,25 +285,20 @@ def render_stats(t: Translator, gazetteer: Gazetteer, report: StatsReport) -> st
     return "\n".join(lines)
 
 
-#: The dataset format's issuer for a figure that a media report gives without naming its source.
-UNATTRIBUTED_ISSUER = "other"
-
-
-def issuer_name(t: Translator, gazetteer: Gazetteer, issuer: str) -> str:
-    if issuer == UNATTRIBUTED_ISSUER:
-        return t._("a media report not naming the issuing body")
-    return gazetteer.issuer(issuer, t.lang)
-
-
 def official_block(
     t: Translator, gazetteer: Gazetteer, comparison: OfficialComparison
 ) -> list[str]:
     o, recorded = comparison.official, comparison.recorded.counts
-    head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
-        issuer=issuer_name(t, gazetteer, o.issuer),
-        date=t.date(o.as_of),
-        start=t.date(o.period_start),
-    )
+    issuer = gazetteer.issuer(o.issuer, t.lang)
+    if o.period_start_assumed:
+        head = t._(
+            "Official figure: {issuer}, as of {date}; the source does not say from when it counts "
+            "(taken as {start})"
+        ).format(issuer=issuer, date=t.date(o.as_of), start=t.date(o.period_start))
+    else:
+        head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
+            issuer=issuer, date=t.date(o.as_of), start=t.date(o.period_start)
+        )
     lines = [bold(head) + " " + link(o.source_url, t._("source"))]
     rows: list[tuple[str, int | None, int]] = []
     if comparison.category is None:
@@ -472,16 +474,32 @@ def render_sources(t: Translator, gazetteer: Gazetteer, summary: SourcesSummary)
                         "{issuer}: {n} statements, latest as of {date}",
                         issuer.statements,
                     ).format(
-                        issuer=issuer_name(t, gazetteer, issuer.issuer),
+                        issuer=gazetteer.issuer(issuer.issuer, t.lang),
                         n=t.number(issuer.statements),
                         date=t.date(issuer.latest),
                     )
                 )
             )
+    if summary.unattributed:
+        lines.append(
+            escape(
+                t.ngettext(
+                    "{n} further figure comes from a media report that does not name its source; "
+                    "it is kept in the data but never shown as an official figure.",
+                    "{n} further figures come from media reports that do not name their source; "
+                    "they are kept in the data but never shown as official figures.",
+                    summary.unattributed,
+                ).format(n=t.number(summary.unattributed))
+            )
+        )
     if summary.last_change is not None:
         lines += [
             "",
-            escape(t._("Last updated: {when}").format(when=t.datetime(summary.last_change))),
+            escape(
+                t._("These records last changed here on {when}.").format(
+                    when=t.datetime(summary.last_change)
+                )
+            ),
         ]
     return "\n".join(lines)
 
@@ -547,7 +565,7 @@ def render_help(t: Translator, gazetteer: Gazetteer) -> str:
 def render_language_prompt(t: Translator, languages: Sequence[Translator]) -> Rendered:
     buttons = [
         InlineKeyboardButton(
-            ("✓ " if lang.lang == t.lang else "") + lang.language_name(lang.lang),
+            ("✓ " if lang.lang == t.lang else "") + lang.own_name(),
             callback_data=encode_language(lang.lang),
         )
         for lang in languages
@@ -558,7 +576,7 @@ def render_language_prompt(t: Translator, languages: Sequence[Translator]) -> Re
 
 
 def render_language_set(t: Translator) -> str:
-    return escape(t._("Language set: {language}.").format(language=t.language_name(t.lang)))
+    return escape(t._("Language set: {language}.").format(language=t.own_name()))
 
 
 def expired_text(t: Translator) -> str:

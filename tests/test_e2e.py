@@ -141,6 +141,24 @@ async def test_national_stats_show_the_official_total_beside_the_recorded_incide
     assert t._("Most affected districts: {districts}").split("{")[0] in text
 
 
+async def test_an_assumed_start_of_count_is_said(bot: EmulatedBot, user_id: int) -> None:
+    _user(bot, user_id, "en")
+    text = _text(_only(await bot.send(user_id, "/stats ..2023-06-16")))
+    assert (
+        "Official figure: Ombudsman, as of June 16, 2023; the source does not say from when it "
+        "counts (taken as November 10, 2020)"
+    ) in text
+    assert "difference +225" in text
+
+
+async def test_sources_keep_unattributed_figures_apart(bot: EmulatedBot, user_id: int) -> None:
+    _user(bot, user_id, "en")
+    text = _text(_only(await bot.send(user_id, "/sources")))
+    assert "• Prosecutor General's Office: 9 statements, latest as of January 28, 2026" in text
+    assert "4 further figures come from media reports that do not name their source" in text
+    assert "other" not in text
+
+
 async def test_english_stats_wording(bot: EmulatedBot, user_id: int) -> None:
     _user(bot, user_id, "en")
     text = _text(_only(await bot.send(user_id, "/stats")))
@@ -236,7 +254,7 @@ async def test_language_choice_is_remembered_per_chat(
     edited = _only(await bot.press(user_id, prompt.message_id, "lang:az"))
     assert edited.method == "editMessageText"
     assert _text(edited) == catalogs.translator("az")._("Language set: {language}.").format(
-        language="Azərbaycan"
+        language="Azərbaycanca"
     )
     assert _text(_only(await bot.send(user_id, "/start"))).startswith("Salam")
 

@@ -139,6 +139,7 @@ def test_english_plurals(catalogs: Catalogs) -> None:
     assert render.killed_line(t, 1) == "1 person killed"
     assert render.killed_line(t, 2) == "2 people killed"
     assert render.people(t, 1_234) == "1,234 people"
+    assert [render.signed(t, n) for n in (292, 0, -5)] == ["+292", "0", "-5"]
 
 
 @pytest.mark.parametrize(

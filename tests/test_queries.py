@@ -280,3 +280,30 @@ async def test_totals_agree_with_the_incidents_for_random_periods(services: Serv
                 stored = await session.get(Incident, incident.id)
                 assert stored is not None
                 await writes.delete_incident(session, stored)
+
+
+async def test_official_figures_come_from_named_authorities_with_any_stated_breakdown(
+    services: Services,
+) -> None:
+    async with services.db.read() as connection:
+        year_2021 = await queries.latest_official(
+            connection, IncidentFilter(period=Period(dt.date(2021, 1, 1), dt.date(2021, 12, 31)))
+        )
+        first = await queries.latest_official(
+            connection, IncidentFilter(period=Period(None, dt.date(2020, 12, 31)))
+        )
+    # 2021-12-14 is a media report naming no issuer: the Prosecutor General's 2021-12-09 figure
+    # (a full breakdown, no total) is the latest official one.
+    assert year_2021 is not None
+    assert (year_2021.as_of, year_2021.issuer) == (
+        dt.date(2021, 12, 9),
+        "Prosecutor General's Office",
+    )
+    assert year_2021.total is None and year_2021.military_injured == 109
+    assert year_2021.period_start_assumed
+    assert first is not None
+    assert (first.as_of, first.civilian_killed, first.military_injured) == (
+        dt.date(2020, 12, 22),
+        6,
+        14,
+    )
