@@ -21,6 +21,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
+from bot.updates import PerChatUpdateProcessor
 from db import migrate, seed
 from db.session import Database
 from handlers import errors, incidents, language, sources, start, stats
@@ -126,6 +127,7 @@ def build_application(
                 )
             )
         )
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -117,24 +117,24 @@ class EmulatedBot:
     async def send(
         self, user_id: int, text: str, *, chat_id: int | None = None
     ) -> list[SentMessage]:
-        """A user sends ``text``; returns the messages the bot sent or edited in response."""
-        app = self.app
-        assert isinstance(app, TrackedApplication)
-        before = len(self.emulator.sent)
+        """A user sends ``text``; returns the messages the bot sent or edited in that chat while
+        handling it (other chats' updates may be handled at the same time)."""
         update = self.emulator.user_sends(user_id, text, chat_id=chat_id)
-        await asyncio.wait_for(app.expect(int(update["update_id"])), self.timeout)
-        return list(self.emulator.sent[before:])
+        return await self._handled(update, chat_id or user_id)
 
     async def press(
         self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
     ) -> list[SentMessage]:
         """A user presses an inline button (or forges its callback data)."""
+        update = self.emulator.user_presses(user_id, message_id, data, chat_id=chat_id)
+        return await self._handled(update, chat_id or user_id)
+
+    async def _handled(self, update: dict[str, Any], chat_id: int) -> list[SentMessage]:
         app = self.app
         assert isinstance(app, TrackedApplication)
         before = len(self.emulator.sent)
-        update = self.emulator.user_presses(user_id, message_id, data, chat_id=chat_id)
         await asyncio.wait_for(app.expect(int(update["update_id"])), self.timeout)
-        return list(self.emulator.sent[before:])
+        return [m for m in self.emulator.sent[before:] if m.chat_id == chat_id]
 
     def answers(self, since: int = 0) -> Sequence[Any]:
         """answerCallbackQuery requests recorded since index ``since`` of ``emulator.requests``."""

@@ -7,6 +7,7 @@ parser and length limits (the emulator answers 400 otherwise, which fails the as
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import pytest_asyncio
 
 from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
-from bot.harness import EmulatedBot
+from bot.harness import EmulatedBot, TrackedApplication
 from bot.i18n import Catalogs
 from db.session import Database
 from handlers import render
@@ -157,6 +158,27 @@ async def test_sources_keep_unattributed_figures_apart(bot: EmulatedBot, user_id
     assert "• Prosecutor General's Office: 9 statements, latest as of January 28, 2026" in text
     assert "4 further figures come from media reports that do not name their source" in text
     assert "other" not in text
+
+
+async def test_a_busy_chat_does_not_hold_up_others(bot: EmulatedBot, user_id: int) -> None:
+    """20 commands from one user wait for their chat's flood limit; another user's command is
+    answered meanwhile, and the busy chat's replies keep their order."""
+    busy, other = user_id, user_id + 500_000
+    _user(bot, busy, "en")
+    _user(bot, other, "en")
+    app = bot.app
+    assert isinstance(app, TrackedApplication)
+    sent_before = len(bot.emulator.sent)
+    updates = [bot.emulator.user_sends(busy, f"/stats {2021 + i % 5}") for i in range(20)]
+    done = [app.expect(u["update_id"]) for u in updates]
+    assert len(await bot.send(other, "/help")) == 1
+    answered_busy = [m for m in bot.emulator.sent[sent_before:] if m.chat_id == busy]
+    assert len(answered_busy) < 20
+    await asyncio.wait_for(asyncio.gather(*done), 30)
+    replies = [m for m in bot.emulator.sent[sent_before:] if m.chat_id == busy]
+    assert [(m.plain or "").split("\n")[1] for m in replies] == [
+        f"Filters: all districts · {2021 + i % 5}" for i in range(20)
+    ]
 
 
 async def test_english_stats_wording(bot: EmulatedBot, user_id: int) -> None:
