@@ -56,8 +56,8 @@ def build_services(settings: Settings) -> Services:
 async def prepare_database(services: Services) -> None:
     """Migrate, seed an empty store from the dataset, load the gazetteer."""
     await migrate.upgrade(services.db)
-    if await seed.is_empty(services.db):
-        report = await seed.seed(services.db, services.settings.seed_dir)
+    report = await seed.seed_if_empty(services.db, services.settings.seed_dir)
+    if report is not None:
         log.info(
             "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
             services.settings.seed_dir,

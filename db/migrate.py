@@ -8,13 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from db.session import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-#: Any fixed number: the PostgreSQL advisory lock that serialises migrations of several processes.
-_PG_MIGRATION_LOCK = 0x6361_7375
+#: The key that serialises migrations of several processes (see ``Database.exclusive``).
+_MIGRATION_LOCK = 0x6361_7375
 
 
 def alembic_config(connection: Connection | None = None, url: str | None = None) -> Config:
@@ -34,8 +34,7 @@ def head_revision() -> str | None:
 async def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to call from several processes at once."""
     async with db.engine.begin() as conn:
-        if db.dialect == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        await db.exclusive(conn, _MIGRATION_LOCK)
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 
 

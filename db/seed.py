@@ -153,20 +153,44 @@ async def load_gazetteer(session: AsyncSession) -> Gazetteer:
     ).with_issuers(issuers)
 
 
-async def is_empty(db: Database) -> bool:
-    async with db.session() as session:
-        districts = await session.scalar(select(func.count()).select_from(District))
-        incidents = await session.scalar(select(func.count()).select_from(Incident))
-        return not districts and not incidents
+async def _is_empty(session: AsyncSession) -> bool:
+    districts = await session.scalar(select(func.count()).select_from(District))
+    incidents = await session.scalar(select(func.count()).select_from(Incident))
+    return not districts and not incidents
 
 
-async def seed(db: Database, directory: Path) -> SeedReport:
-    """Load the dataset in ``directory`` in one transaction; all or nothing."""
-    report = SeedReport()
+#: The key that serialises loaders of several processes (see ``Database.exclusive``).
+_SEED_LOCK = 0x7365_6564
+
+
+def check_dataset(directory: Path) -> None:
+    """Raise DatasetError unless ``directory`` holds a dataset's three files."""
     for name in ("districts.csv", "incidents.csv", "official_totals.csv"):
         if not (directory / name).is_file():
             raise DatasetError(f"{directory / name}: file not found")
+
+
+async def seed(db: Database, directory: Path) -> SeedReport:
+    """Load the dataset in ``directory`` in one transaction; all or nothing. Rows already in the
+    store are skipped; loaders of several processes take turns."""
+    report = await _load(db, directory, only_if_empty=False)
+    assert report is not None
+    return report
+
+
+async def seed_if_empty(db: Database, directory: Path) -> SeedReport | None:
+    """Load the dataset into a store that has no districts and no incidents yet; None when it
+    has (another process may have loaded it a moment ago)."""
+    return await _load(db, directory, only_if_empty=True)
+
+
+async def _load(db: Database, directory: Path, *, only_if_empty: bool) -> SeedReport | None:
+    check_dataset(directory)
+    report = SeedReport()
     async with db.transaction() as session:
+        await db.exclusive(session, _SEED_LOCK)
+        if only_if_empty and not await _is_empty(session):
+            return None
         await _seed_districts(session, directory / "districts.csv", report)
         gazetteer = await load_gazetteer(session)
         await _seed_incidents(session, directory / "incidents.csv", gazetteer, report)

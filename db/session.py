@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -31,6 +33,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -59,6 +62,17 @@ class Database:
         async with self.sessionmaker() as session, session.begin():
             yield session
 
+    async def exclusive(self, executor: AsyncSession | AsyncConnection, key: int) -> None:
+        """Serialise this transaction with every other process's that asks for the same key:
+        a transaction-scoped advisory lock on PostgreSQL; on SQLite, the database's write lock.
+        Call it first in the transaction: on SQLite a transaction that has read cannot wait for
+        the write lock (WAL snapshots), so the lock is taken by a write that reads nothing,
+        setting the header's user_version, which nothing else uses."""
+        if self.is_sqlite:
+            await executor.execute(text("PRAGMA user_version = 1"))
+        else:
+            await executor.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
     def safe_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
 
@@ -67,8 +81,20 @@ class Database:
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 module starts transactions itself, late (at the first INSERT/UPDATE/DELETE,
+    # never for DDL): hand that to SQLAlchemy, which emits BEGIN when a transaction starts
+    # (the recipe in SQLAlchemy's SQLite dialect docs), so locks and DDL are transactional.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL (readers never wait for the writer) is a property of the file, kept once set.
+    # Switching needs the file to itself: when another connection is switching it at the
+    # same moment (two processes starting on a new file), that one does it for both.
+    with contextlib.suppress(sqlite3.OperationalError):
+        cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")

@@ -82,3 +82,37 @@ async def test_a_bad_dataset_is_refused_whole(services: Services, tmp_path) -> N
         await seed.seed(services.db, tmp_path)
     async with services.db.session() as session:
         assert (await stats(session, IncidentFilter(), leading=0)).incidents == 71
+
+
+async def test_processes_starting_together_load_an_empty_store_once(settings, tmp_path) -> None:
+    """Two bot processes starting on one empty database: one loads the dataset, the other
+    waits for it and loads nothing (on PostgreSQL an advisory lock, on SQLite the write lock)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from bot.app import build_services, prepare_database
+
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        url = f"sqlite+aiosqlite:///{tmp_path / 'race.sqlite3'}"
+        fresh = settings.model_copy(update={"database_url": url})
+    else:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text("DROP DATABASE IF EXISTS test_race"))
+            await conn.execute(text("CREATE DATABASE test_race"))
+        await engine.dispose()
+        fresh = settings.model_copy(update={"database_url": url.rsplit("/", 1)[0] + "/test_race"})
+    first, second = build_services(fresh), build_services(fresh)
+    try:
+        await asyncio.gather(prepare_database(first), prepare_database(second))
+        async with first.db.session() as session:
+            result = await stats(session, IncidentFilter(), leading=0)
+        assert result.incidents == 71
+        assert len(first.gazetteer) == len(second.gazetteer) == 14
+    finally:
+        await first.db.dispose()
+        await second.db.dispose()
