@@ -81,6 +81,8 @@ def configure_logging(level: str, filename: Path | None = None) -> None:
     # httpx logs every request line at INFO, token included in the URL: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # Alembic narrates every step at INFO; `db upgrade` prints its own summary.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,15 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from handlers.errors import is_database_unavailable
 
+        log.debug("failed", exc_info=exc)
+        first_line = (str(exc).strip().splitlines() or [""])[0]
         if is_database_unavailable(exc):
-            print(f"{PROG}: the database cannot be reached: {exc}", file=sys.stderr)
+            print(f"{PROG}: the database cannot be reached: {first_line}", file=sys.stderr)
         else:
-            log.debug("failed", exc_info=exc)
-            print(f"{PROG}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(f"{PROG}: {type(exc).__name__}: {first_line}", file=sys.stderr)
         return 1
 
 
 def run(settings: Settings) -> int:
+    settings.require_token()  # before anything else starts, so that a missing token is one line
     from telegram import Update
 
     from bot.app import build_application

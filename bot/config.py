@@ -54,7 +54,14 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        return async_database_url(value)
+        url = async_database_url(value)
+        if url.startswith("sqlite"):
+            database = url.partition("://")[2].removeprefix("/").split("?", 1)[0]
+            if database and database != ":memory:":
+                folder = Path(database).expanduser().resolve().parent
+                if not folder.is_dir():
+                    raise ValueError(f"names a file in {folder}, a folder that does not exist")
+        return url
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -86,6 +93,18 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("is not an IANA time zone such as Asia/Baku") from exc
+        return value
+
+    @field_validator("seed_dir")
+    @classmethod
+    def _seed_dir(cls, value: Path) -> Path:
+        missing = [
+            name
+            for name in ("districts.csv", "incidents.csv", "official_totals.csv")
+            if not (value / name).is_file()
+        ]
+        if missing:
+            raise ValueError(f"{value} is not a dataset folder (no {', '.join(missing)})")
         return value
 
     @field_validator("log_level")

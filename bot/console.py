@@ -19,8 +19,9 @@ _TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
 def to_terminal(text: str, *, color: bool) -> str:
-    """Telegram HTML made readable: links as ``text <url>``, bold in ANSI where the terminal has it."""
-    text = _LINK.sub(lambda m: f"{m.group(2)} <{html.unescape(m.group(1))}>", text)
+    """Telegram HTML made readable: links as ``text (url)``, bold in ANSI where the terminal has
+    it, other tags dropped, entities decoded last (so that decoded text is never taken for a tag)."""
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     if color:
         text = _BOLD.sub(lambda m: f"\x1b[1m{m.group(2)}\x1b[0m", text)
     return html.unescape(_TAG.sub("", text))

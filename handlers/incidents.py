@@ -43,5 +43,8 @@ async def incidents_page(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     page = await _page(context, data.filter, data.offset)
+    if not page.rows and page.total:
+        # A stale button (incidents retracted since) or a forged offset: show the last page.
+        page = await _page(context, data.filter, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
     rendered = render_incidents(t, services.gazetteer, data.filter, page)
     await edit(update, rendered.text, rendered.keyboard)

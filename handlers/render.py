@@ -360,6 +360,7 @@ def official_block(
 # -- /incidents ----------------------------------------------------------------------------------
 
 PAGE_SIZE = 5
+MAX_SOURCES_SHOWN = 3
 
 
 def incident_counts(t: Translator, c: Counts) -> str:
@@ -386,7 +387,9 @@ def incident_entry(t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str
     if row.activity:
         label = ACTIVITY_LABELS.get(row.activity)
         details.append(t._(label) if label else row.activity)
-    sources = ", ".join(link(s.url, outlet(s.url)) for s in row.sources)
+    sources = ", ".join(link(s.url, outlet(s.url)) for s in row.sources[:MAX_SOURCES_SHOWN])
+    if len(row.sources) > MAX_SOURCES_SHOWN:
+        sources += escape(f" (+{t.number(len(row.sources) - MAX_SOURCES_SHOWN)})")
     return "\n".join(
         [
             f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))}",
@@ -404,7 +407,17 @@ def render_incidents(
         return Rendered(
             "\n".join([*head, "", escape(t._("No incidents are recorded for these filters."))])
         )
-    first, last = page.offset + 1, page.offset + len(page.rows)
+    # As many entries as fit in one message (the markup counts too, so this is conservative);
+    # the next page starts after the last one shown.
+    entries: list[str] = []
+    room = MAX_MESSAGE - 200 - sum(len(line) + 1 for line in head)
+    for row in page.rows:
+        entry = incident_entry(t, gazetteer, row)
+        if entries and len(entry) + 2 > room:
+            break
+        entries.append(entry)
+        room -= len(entry) + 2
+    first, last = page.offset + 1, page.offset + len(entries)
     head.append(
         escape(
             t._("{first}–{last} of {total}").format(
@@ -412,7 +425,6 @@ def render_incidents(
             )
         )
     )
-    entries = [incident_entry(t, gazetteer, row) for row in page.rows]
     text = "\n\n".join(["\n".join(head), *entries])
     buttons = []
     if page.offset > 0:

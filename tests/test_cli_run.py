@@ -75,3 +75,11 @@ async def test_run_polls_and_stops_cleanly_on_sigterm(settings: Settings, tmp_pa
     assert process.returncode == 0
     assert b"Traceback" not in stderr
     assert TOKEN.encode() not in stderr  # no secret in the log
+
+
+def test_console_shows_links_with_their_address() -> None:
+    from bot.console import to_terminal
+
+    html = '<b>x</b> <a href="https://report.az/a?b=1&amp;c=2">source</a> &lt;i&gt;'
+    assert to_terminal(html, color=False) == "x source (https://report.az/a?b=1&c=2) <i>"
+    assert to_terminal(html, color=True).startswith("\x1b[1mx\x1b[0m")

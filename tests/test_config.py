@@ -52,6 +52,7 @@ def test_dotenv_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE is not an IANA time zone"),
         ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL must be an http:// or https:// URL"),
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL only sqlite:// and postgresql://"),
+        ("SEED_DIR", "/nonexistent", "SEED_DIR /nonexistent is not a dataset folder"),
     ],
 )
 def test_malformed_values_name_the_variable(
@@ -104,8 +105,9 @@ def test_cli_bad_value_is_one_line_and_status_2(tmp_path) -> None:
 def test_cli_run_without_token_names_it(tmp_path) -> None:
     result = _cli("run", cwd=tmp_path)
     assert result.returncode == 2
-    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "casualty-bot: TELEGRAM_BOT_TOKEN is not set: give the token @BotFather issued"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -135,5 +137,13 @@ def test_cli_unreachable_database_is_one_line(tmp_path) -> None:
     env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
     result = _cli("db", "upgrade", env=env, cwd=tmp_path)
     assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "the database cannot be reached" in result.stderr
     assert "Traceback" not in result.stderr
+    result = _cli(
+        "db", "upgrade", env={"DATABASE_URL": "sqlite:////nonexistent/x.sqlite3"}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "casualty-bot: DATABASE_URL names a file in /nonexistent, a folder that does not exist"
+    ]

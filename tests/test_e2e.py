@@ -308,6 +308,9 @@ async def test_incidents_are_paged_with_buttons(bot: EmulatedBot, user_id: int) 
     assert [b["text"] for b in second.buttons] == ["‹ Newer", "Older ›"]
     # A double tap sends the same page again: nothing breaks and nothing is sent.
     assert await bot.press(user_id, first.message_id, first.buttons[0]["callback_data"]) == []
+    # A stale or forged offset past the end shows the last page.
+    last = _only(await bot.press(user_id, first.message_id, "inc|500||||"))
+    assert "71–71 of 71" in _text(last)
 
 
 async def test_every_incident_page_fits_telegrams_limits(bot: EmulatedBot, user_id: int) -> None:

@@ -76,7 +76,7 @@ def test_incident_page_with_hostile_data_is_valid_html(
         activity=settlement[:20],
         sources=(SourceRef("https://example.org/" + url_tail, settlement),),
     )
-    page = IncidentPage(rows=(row,) * 5, total=12, offset=5)
+    page = IncidentPage(rows=(row,) * 5, total=120, offset=5)
     rendered = render.render_incidents(
         CATALOGS.translator(lang),
         GAZ,
@@ -102,3 +102,26 @@ def test_help_start_and_language_prompt_are_valid_html(lang: str) -> None:
 def test_vocabulary_is_normalised() -> None:
     vocabulary = Vocabulary.build({})
     assert vocabulary.category("civilian") is None
+
+
+def test_a_page_of_long_entries_is_cut_to_fit_and_paging_goes_on_from_there() -> None:
+    row = IncidentRow(
+        id=1,
+        date=DatedValue(dt.date(2023, 7, 13), DatePrecision.DAY),
+        district_id=GAZ.by_key("kalbajar"),
+        settlement="Ş" * 200,
+        counts=Counts(1, 2, 3, 4),
+        device=Device.ANTIPERSONNEL,
+        activity="farming",
+        sources=tuple(SourceRef(f"https://example.org/{'x' * 300}/{i}", None) for i in range(9)),
+    )
+    page = IncidentPage(rows=(row,) * 5, total=40, offset=10)
+    for lang in LANGS:
+        rendered = render.render_incidents(CATALOGS.translator(lang), GAZ, IncidentFilter(), page)
+        plain = _fits(rendered.text)
+        assert "(+6)" in plain  # three sources shown, the rest counted
+        shown = plain.count("Ş" * 200)
+        assert 1 <= shown <= 5
+        assert rendered.keyboard is not None
+        older = rendered.keyboard.inline_keyboard[0][-1].callback_data
+        assert str(older).split("|")[1] == str(10 + shown)
