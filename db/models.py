@@ -207,7 +207,10 @@ class OfficialTotal(Base):
     __tablename__ = "official_totals"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The date the figures refer to (the end of the counted period where the source gives one).
     as_of: Mapped[dt.date] = mapped_column(index=True)
+    #: The day the figures were made public, where it is later than ``as_of`` (else NULL).
+    published_on: Mapped[dt.date | None]
     period_start: Mapped[dt.date]
     #: The source does not state where its count starts; ``period_start`` is an assumption.
     period_start_assumed: Mapped[bool] = mapped_column(default=False, server_default=false())

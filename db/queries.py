@@ -120,6 +120,8 @@ class Stats:
 @dataclass(frozen=True, slots=True)
 class OfficialFigures:
     as_of: dt.date
+    #: Set where the figures were made public later than ``as_of``.
+    published_on: dt.date | None
     period_start: dt.date
     period_start_assumed: bool
     issuer: str
@@ -451,20 +453,19 @@ def _official_statement(category: Category | None, has_end: bool) -> Select[Any]
     if category is None:  # a full civilian/military breakdown states the figures too
         stated = or_(stated, and_(*(o[c.key].is_not(None) for c in _BREAKDOWN)))
     query = select(
-        o.as_of, o.period_start, o.period_start_assumed, o.issuer, o.source_url, o.total,
+        o.as_of, o.published_on, o.period_start, o.period_start_assumed, o.issuer, o.source_url, o.total,
         o.killed, o.injured, o.civilian_killed, o.civilian_injured, o.military_killed,
         o.military_injured,
     ).where(stated, o.issuer != UNATTRIBUTED_ISSUER)  # fmt: skip
-    if has_end:
-        query = query.where(o.as_of <= bindparam("end", type_=Date))
+    if has_end:  # made public by the end of the period
+        query = query.where(func.coalesce(o.published_on, o.as_of) <= bindparam("end", type_=Date))
     return query.order_by(o.as_of.desc(), o.id.desc()).limit(1)
 
 
 async def latest_official(db: Reader, f: IncidentFilter) -> OfficialFigures | None:
-    """The latest official total, by its as-of date, up to the end of the period, from a named
-    authority, that states figures the filter asks for. The data carry the date a figure refers
-    to, not always the day it was published. Official totals are national: None when districts
-    are named."""
+    """The latest official total (by the date its figures refer to) made public by the end of
+    the period, from a named authority, that states figures the filter asks for. Official totals
+    are national: None when districts are named."""
     if f.districts:
         return None
     statement = _official_statement(f.category, f.period.end is not None)

@@ -304,6 +304,11 @@ async def _seed_totals(session: AsyncSession, path: Path, report: SeedReport) ->
         if problems:
             raise DatasetError(f"{where}: figures do not add up ({'; '.join(problems)})")
         as_of = _date(row.get("as_of", ""), f"{where}: as_of")
+        published_on = None
+        if row.get("published_on"):
+            published_on = _date(row["published_on"], f"{where}: published_on")
+            if published_on < as_of:
+                raise DatasetError(f"{where}: published_on is before as_of")
         issuer = row.get("issuer", "")
         url = row.get("source_url", "")
         if not issuer or not url.startswith(("http://", "https://")):
@@ -318,6 +323,7 @@ async def _seed_totals(session: AsyncSession, path: Path, report: SeedReport) ->
         session.add(
             OfficialTotal(
                 as_of=as_of,
+                published_on=published_on,
                 period_start=_date(row.get("period_start", ""), f"{where}: period_start"),
                 period_start_assumed=assumed == "true",
                 issuer=issuer,

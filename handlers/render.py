@@ -299,6 +299,8 @@ def official_block(
         head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
             issuer=issuer, date=t.date(o.as_of), start=t.date(o.period_start)
         )
+    if o.published_on is not None and o.published_on != o.as_of:
+        head += " " + t._("(made public on {date})").format(date=t.date(o.published_on))
     lines = [bold(head) + " " + link(o.source_url, t._("source"))]
     rows: list[tuple[str, int | None, int]] = []
     if comparison.category is None:

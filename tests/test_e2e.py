@@ -121,7 +121,7 @@ async def test_national_stats_show_the_official_total_beside_the_recorded_incide
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
     _user(bot, user_id, lang)
-    reply = _only(await bot.send(user_id, "/stats ..2023-06-16"))
+    reply = _only(await bot.send(user_id, "/stats ..2023-07-31"))
     text = _text(reply)
     t = catalogs.translator(lang)
     assert t.number(304) in text  # ANAMA's figure via the Ombudsman, as of 16 June 2023
@@ -144,12 +144,24 @@ async def test_national_stats_show_the_official_total_beside_the_recorded_incide
 
 async def test_an_assumed_start_of_count_is_said(bot: EmulatedBot, user_id: int) -> None:
     _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/stats ..2023-06-16")))
+    text = _text(_only(await bot.send(user_id, "/stats ..2023-07-31")))
     assert (
         "Official figure: Ombudsman, as of June 16, 2023; the source does not say from when it "
-        "counts (taken as November 10, 2020)"
+        "counts (taken as November 10, 2020) (made public on July 14, 2023)"
     ) in text
     assert "difference +225" in text
+
+
+async def test_a_figure_made_public_after_the_period_is_not_used_for_it(
+    bot: EmulatedBot, user_id: int
+) -> None:
+    """ANAMA's 304 refers to 16 June 2023 but was made public on 14 July 2023: for a period ending
+    on 16 June the latest figure public by then is ANAMA's 298 of 28 April 2023."""
+    _user(bot, user_id, "en")
+    text = _text(_only(await bot.send(user_id, "/stats ..2023-06-16")))
+    assert "Official figure: ANAMA (Mine Action Agency), as of April 28, 2023" in text
+    assert "298 people officially" in text
+    assert "304" not in text
 
 
 async def test_sources_keep_unattributed_figures_apart(bot: EmulatedBot, user_id: int) -> None:

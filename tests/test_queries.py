@@ -91,7 +91,7 @@ async def test_official_comparison_picks_the_latest_by_the_end_of_the_period(
     async with services.db.session() as session:
         latest = await queries.official_comparison(session, IncidentFilter())
         anama = await queries.official_comparison(
-            session, IncidentFilter(period=Period(None, dt.date(2023, 6, 20)))
+            session, IncidentFilter(period=Period(None, dt.date(2023, 7, 20)))
         )
         civilian = await queries.official_comparison(
             session,
