@@ -587,10 +587,17 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
     )
 
 
+#: Host prefixes that name an edition of an outlet, not another outlet (en.trend.az is Trend).
+_EDITION_PREFIXES = ("www.", "m.", "en.", "ru.", "az.")
+
+
 def outlet(url: str) -> str:
-    """The outlet of a source link: its host without ``www.``."""
+    """The outlet of a source link: its host without ``www.`` or a language edition's prefix."""
     host = urlsplit(url).hostname or url
-    return host.removeprefix("www.")
+    for prefix in _EDITION_PREFIXES:
+        if host.startswith(prefix) and host.count(".") > 1:
+            host = host.removeprefix(prefix)
+    return host
 
 
 async def chat_language(db: Reader, chat_id: int) -> str | None:

@@ -307,3 +307,15 @@ async def test_official_figures_come_from_named_authorities_with_any_stated_brea
         6,
         14,
     )
+
+
+def test_outlets_group_editions_of_one_outlet() -> None:
+    assert (
+        queries.outlet("https://en.trend.az/a")
+        == queries.outlet("https://trend.az/b")
+        == ("trend.az")
+    )
+    assert queries.outlet("https://www.azernews.az/x") == "azernews.az"
+    assert queries.outlet("https://en.vestikavkaza.ru/x") == "vestikavkaza.ru"
+    assert queries.outlet("https://news.day.az/x") == "news.day.az"
+    assert queries.outlet("https://az.com/x") == "az.com"
