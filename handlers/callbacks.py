@@ -13,6 +13,27 @@ LANGUAGE_PREFIX = "lang"
 _CATEGORY_CODES = {Category.CIVILIAN: "c", Category.MILITARY: "m"}
 _CODE_CATEGORIES = {v: k for k, v in _CATEGORY_CODES.items()}
 MAX_OFFSET = 10_000_000
+MAX_MASK_DIGITS = 40
+
+
+def _districts(ids: tuple[int, ...]) -> str:
+    """District ids as a list (``3.7``) or, when shorter, a bit mask in hex (``x3fff``)."""
+    listed = ".".join(str(d) for d in ids)
+    if not ids or min(ids) < 1:
+        return listed
+    mask = "x" + format(sum(1 << (d - 1) for d in set(ids)), "x")
+    return mask if len(mask) < len(listed) else listed
+
+
+def _parse_districts(value: str) -> tuple[int, ...]:
+    if not value:
+        return ()
+    if value.startswith("x"):
+        if len(value) > 1 + MAX_MASK_DIGITS:
+            raise ValueError(value)
+        mask = int(value[1:], 16)
+        return tuple(bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1)
+    return tuple(int(d) for d in value.split("."))
 
 
 def _day(value: dt.date | None) -> str:
@@ -41,7 +62,7 @@ class IncidentsPageData:
             [
                 INCIDENTS_PREFIX,
                 str(self.offset),
-                ".".join(str(d) for d in f.districts),
+                _districts(f.districts),
                 _day(f.period.start),
                 _day(f.period.end),
                 _CATEGORY_CODES.get(f.category, "") if f.category else "",
@@ -58,7 +79,7 @@ class IncidentsPageData:
         _, offset, districts, start, end, category = parts
         try:
             page_offset = int(offset)
-            ids = tuple(int(d) for d in districts.split(".")) if districts else ()
+            ids = _parse_districts(districts)
             period = Period(_parse_day(start), _parse_day(end))
         except ValueError:
             return None
