@@ -24,6 +24,8 @@ _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _DOTTED = re.compile(r"^(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})$")
 _LOOKS_LIKE_DATE = re.compile(r"^[\d.\-/]+$")
 MIN_YEAR, MAX_YEAR = 1900, 2100
+#: Unknown words that get the nearest districts suggested (the reply names at most this many).
+MAX_SUGGESTED = 5
 
 
 class ProblemKind(enum.StrEnum):
@@ -141,6 +143,7 @@ def parse_filters(
     period: Period | None = None
     category: Category | None = None
     problems: list[Problem] = []
+    unknown = 0
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -171,9 +174,11 @@ def parse_filters(
                 i += width
                 break
         else:
-            problems.append(
-                Problem(ProblemKind.UNKNOWN_WORD, token, tuple(gazetteer.suggest(token)))
-            )
+            # Suggestions cost a fuzzy search each: only for the first few unknown words (no more
+            # are shown), so that a long message of nonsense stays cheap.
+            near = tuple(gazetteer.suggest(token)) if unknown < MAX_SUGGESTED else ()
+            problems.append(Problem(ProblemKind.UNKNOWN_WORD, token, near))
+            unknown += 1
             i += 1
     return ParsedFilters(
         IncidentFilter(tuple(districts), period or Period(), category), tuple(problems)

@@ -31,7 +31,7 @@ from db.queries import (
     outlet,
 )
 from handlers.callbacks import IncidentsPageData, encode_language
-from handlers.parsing import Problem, ProblemKind
+from handlers.parsing import MAX_SUGGESTED, Problem, ProblemKind
 
 #: Telegram's limit for a message's text after entity parsing.
 MAX_MESSAGE = 4096
@@ -152,7 +152,7 @@ def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
     return t._("Filters: {filters}").format(filters=SEPARATOR.join(parts))
 
 
-MAX_PROBLEMS = 5
+MAX_PROBLEMS = MAX_SUGGESTED
 MAX_ECHOED_WORD = 60
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -17,6 +18,10 @@ from bot.app import build_services, prepare_database
 from bot.config import Settings, async_database_url, load_settings
 from bot.i18n import Catalogs
 from handlers.context import Services
+
+# Shared, noisy machines: a slow example is not a failure (speed is measured in bench/).
+hypothesis_settings.register_profile("casualty-bot", deadline=None)
+hypothesis_settings.load_profile("casualty-bot")
 
 REPO = Path(__file__).resolve().parent.parent
 API_SPEC = REPO.parent / "shared" / "telegram-bot-api" / "api.json"

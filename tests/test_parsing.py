@@ -198,3 +198,12 @@ def test_ranges_accept_ordered_ends_and_refuse_reversed(a: dt.date, b: dt.date) 
     else:
         with pytest.raises(BadPeriod):
             parse_period(text)
+
+
+def test_only_the_first_unknown_words_get_suggestions() -> None:
+    """A long message of near-misses stays cheap: the reply names only the first few anyway."""
+    result = parse(" ".join(["Kelbajr"] * 50))
+    assert len(result.problems) == 50
+    with_suggestions = [p for p in result.problems if p.suggestions]
+    assert len(with_suggestions) == 5
+    assert result.problems[:5] == tuple(with_suggestions)
