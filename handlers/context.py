@@ -29,6 +29,8 @@ class Services:
     vocabulary: Vocabulary
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: When owners were last alerted about each kind of error (monotonic seconds).
+    alerted: dict[str, float] = field(default_factory=dict)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -47,10 +48,16 @@ async def error_handler(update: object, context: BotContext) -> None:
         error,
         exc_info=error,
     )
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
     if isinstance(error, Forbidden):
         return  # the user blocked the bot: nobody to tell
+    if isinstance(update, Update) and update.effective_chat is not None:
+        await _apologise(context, update, error)
+    await alert_owners(context, update_id, chat_id, error)
+
+
+async def _apologise(context: BotContext, update: Update, error: BaseException | None) -> None:
+    """A short apology in the user's language (an alert for a button, else a message)."""
+    assert update.effective_chat is not None
     t = context.fallback_translator(update)
     text = unavailable_text(t) if is_database_unavailable(error) else error_text(t)
     if update.callback_query is not None:
@@ -62,4 +69,41 @@ async def error_handler(update: object, context: BotContext) -> None:
     try:
         await context.bot.send_message(update.effective_chat.id, escape(text))
     except TelegramError as exc:
-        log.warning("could not send the error reply to chat_id=%s: %s", chat_id, exc)
+        log.warning(
+            "could not send the error reply to chat_id=%s: %s", update.effective_chat.id, exc
+        )
+
+
+#: One alert per kind of error in this long, per process; the rest are in the log.
+ALERT_INTERVAL = 600.0
+
+
+async def alert_owners(
+    context: BotContext, update_id: int | None, chat_id: int | None, error: BaseException | None
+) -> None:
+    """Tell the owners (ADMIN_IDS) about an unexpected error, at most once per kind per interval,
+    in the default language; nothing secret is in it (the kind, the first line, the ids)."""
+    services = context.services
+    if error is None or not services.settings.admin_ids:
+        return
+    kind = type(error).__name__
+    now = time.monotonic()
+    if now - services.alerted.get(kind, -ALERT_INTERVAL) < ALERT_INTERVAL:
+        return
+    services.alerted[kind] = now
+    first_line = (str(error).strip().splitlines() or [""])[0][:300]
+    t = services.catalogs.translator(services.catalogs.default)
+    text = t._(
+        "Error while handling update {update_id} in chat {chat_id}: {error}. Further errors of "
+        "this kind in the next {minutes} minutes are only logged."
+    ).format(
+        update_id=update_id if update_id is not None else "—",
+        chat_id=chat_id if chat_id is not None else "—",
+        error=f"{kind}: {first_line}" if first_line else kind,
+        minutes=t.number(int(ALERT_INTERVAL // 60)),
+    )
+    for owner in sorted(services.settings.admin_ids):
+        try:
+            await context.bot.send_message(owner, escape(text))
+        except TelegramError as exc:  # an owner who never started the bot, or blocked it
+            log.warning("could not alert owner %s: %s", owner, exc)

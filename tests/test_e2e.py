@@ -392,6 +392,36 @@ async def test_command_menu_is_set_in_every_language(bot: EmulatedBot) -> None:
     assert bot.emulator.get_commands()  # the default menu, for other languages
 
 
+async def test_an_unexpected_error_gets_an_apology_and_alerts_the_owners_once(
+    bot: EmulatedBot, user_id: int
+) -> None:
+    from telegram.ext import CommandHandler
+
+    from tests.conftest import ADMIN_ID
+
+    async def broken(update: object, context: object) -> None:
+        raise RuntimeError("the handler broke\nsecond line")
+
+    _user(bot, user_id, "ru")
+    bot.emulator.add_private_chat(ADMIN_ID, first_name="Owner", language_code="en")
+    handler = CommandHandler("broken", broken)
+    bot.app.handlers[0].insert(0, handler)  # before the catch-all for unknown commands
+    _services(bot).alerted.clear()
+    try:
+        before = len(bot.emulator.sent)
+        reply = _only(await bot.send(user_id, "/broken"))
+        assert _text(reply) == Catalogs.load().translator("ru").gettext(
+            "Sorry, something went wrong while answering. Please try again later."
+        )
+        await bot.send(user_id, "/broken")
+    finally:
+        bot.app.remove_handler(handler, group=0)
+    alerts = [m for m in bot.emulator.sent[before:] if m.chat_id == ADMIN_ID]
+    assert len(alerts) == 1  # the second error of the same kind is only logged
+    assert "RuntimeError: the handler broke." in (alerts[0].plain or "")
+    assert "second line" not in (alerts[0].plain or "")
+
+
 async def test_database_outage_gets_a_localised_answer_and_the_bot_goes_on(
     bot: EmulatedBot, user_id: int
 ) -> None:
