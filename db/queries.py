@@ -478,16 +478,6 @@ def _window(official: OfficialFigures, f: IncidentFilter) -> IncidentFilter:
     return IncidentFilter(period=Period(official.period_start, official.as_of), category=f.category)
 
 
-async def official_comparison(db: Reader, f: IncidentFilter) -> OfficialComparison | None:
-    """The latest official figure for the filter beside what the recorded incidents add up to
-    over the same window."""
-    official = await latest_official(db, f)
-    if official is None:
-        return None
-    recorded = await stats(db, _window(official, f), leading=0, latest=False)
-    return OfficialComparison(official=official, category=f.category, recorded=recorded)
-
-
 async def stats_report(db: Reader, f: IncidentFilter) -> StatsReport:
     """Everything /stats shows, in two statements: the official figure, then the figures for the
     filter and for the official figure's window together."""
@@ -542,11 +532,11 @@ async def list_incidents(
     return IncidentPage(rows=rows, total=int(total), offset=offset)
 
 
-async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> SourcesSummary:
+async def sources_summary(db: Reader, *, outlets: int = 8) -> SourcesSummary:
     """Where the data come from: outlets of incident reports, issuers of official totals, dates."""
     published = Incident.status == IncidentStatus.PUBLISHED
     incidents, first, latest, changed = (
-        await session.execute(
+        await db.execute(
             select(
                 func.count(),
                 func.min(Incident.date),
@@ -556,7 +546,7 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
         )
     ).one()
     urls = (
-        await session.scalars(
+        await db.scalars(
             select(IncidentSource.url)
             .join(Incident, Incident.id == IncidentSource.incident_id)
             .where(published)
@@ -565,13 +555,13 @@ async def sources_summary(session: AsyncSession, *, outlets: int = 8) -> Sources
     ).all()
     hosts = Counter(outlet(u) for u in urls)
     issuer_rows = (
-        await session.execute(
+        await db.execute(
             select(OfficialTotal.issuer, func.count(), func.max(OfficialTotal.as_of))
             .group_by(OfficialTotal.issuer)
             .order_by(func.count().desc(), OfficialTotal.issuer)
         )
     ).all()
-    totals_changed = await session.scalar(select(func.max(OfficialTotal.created_at)))
+    totals_changed = await db.scalar(select(func.max(OfficialTotal.created_at)))
     last_change = max((c for c in (changed, totals_changed) if c is not None), default=None)
     return SourcesSummary(
         incidents=int(incidents),

@@ -12,6 +12,6 @@ from handlers.replies import reply
 
 async def sources_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
-    async with context.services.db.session() as session:
-        summary = await queries.sources_summary(session)
+    async with context.services.db.read() as connection:
+        summary = await queries.sources_summary(connection)
     await reply(update, render_sources(t, context.services.gazetteer, summary))
