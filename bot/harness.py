@@ -8,7 +8,6 @@ calls the Bot API; :meth:`EmulatedBot.send` returns what the bot sent while hand
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -18,6 +17,7 @@ from telegram.ext import Application
 from bot.app import BotApplication, build_application, run_post_init, run_post_shutdown
 from bot.config import Settings
 from bot.emulator import BotAPIEmulator, SentMessage
+from handlers.context import SERVICES_KEY, Services
 
 DEFAULT_TOKEN = "123456789:EMULATED-TOKEN"
 
@@ -72,6 +72,11 @@ class EmulatedBot:
         if self.application is None:
             raise RuntimeError("EmulatedBot is not started")
         return self.application
+
+    @property
+    def services(self) -> Services:
+        services: Services = self.app.bot_data[SERVICES_KEY]
+        return services
 
     async def start(self) -> None:
         if self._own_emulator:
@@ -135,7 +140,3 @@ class EmulatedBot:
         before = len(self.emulator.sent)
         await asyncio.wait_for(app.expect(int(update["update_id"])), self.timeout)
         return [m for m in self.emulator.sent[before:] if m.chat_id == chat_id]
-
-    def answers(self, since: int = 0) -> Sequence[Any]:
-        """answerCallbackQuery requests recorded since index ``since`` of ``emulator.requests``."""
-        return [r for r in self.emulator.requests[since:] if r.method == "answerCallbackQuery"]

@@ -18,7 +18,7 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_percent
+from babel.numbers import format_decimal
 from babel.support import Translations
 
 from db.models import DatePrecision
@@ -62,9 +62,6 @@ class Translator:
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.locale)
 
-    def percent(self, value: float) -> str:
-        return format_percent(value, format="#,##0.#%", locale=self.locale)
-
     def date(self, value: dt.date, precision: DatePrecision = DatePrecision.DAY) -> str:
         """A date as precise as it is known: ``13 July 2023``, ``July 2023`` or ``2023``."""
         if precision is DatePrecision.YEAR:
@@ -72,9 +69,6 @@ class Translator:
         if precision is DatePrecision.MONTH:
             return format_skeleton("yMMMM", value, locale=self.locale)
         return format_date(value, format="long", locale=self.locale)
-
-    def short_date(self, value: dt.date) -> str:
-        return format_date(value, format="medium", locale=self.locale)
 
     def datetime(self, value: dt.datetime) -> str:
         if value.tzinfo is None:

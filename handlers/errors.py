@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError
@@ -16,7 +15,9 @@ from handlers.render import error_text, escape, unavailable_text
 
 log = logging.getLogger(__name__)
 
-DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeout, ConnectionError, asyncio.TimeoutError)
+#: Errors that mean the database cannot be reached now (not that a statement was wrong: an
+#: IntegrityError, say, is a bug and gets the ordinary apology).
+DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
 
 
 def is_database_unavailable(error: BaseException | None) -> bool:
