@@ -46,6 +46,8 @@ class Console:
         self.color = color
         #: The buttons on screen: number -> (message id, callback data).
         self.choices: dict[int, tuple[int, str]] = {}
+        #: How many of the emulator's recorded requests have been shown.
+        self._seen = 0
 
     def show(self, messages: list[SentMessage]) -> None:
         self.choices = {}
@@ -68,8 +70,6 @@ class Console:
         self._seen = len(self.bot.emulator.requests)
         print(file=self.out)
         self.out.flush()
-
-    _seen = 0
 
     async def handle(self, line: str) -> None:
         line = line.strip()
@@ -101,12 +101,13 @@ async def run_console(
         )
         console = Console(bot, stdout, color=interactive and stdout.isatty())
         if interactive:
-            print(
-                "casualty-bot console: you are a Telegram user talking to the real bot through "
-                "a local Bot API emulator. Try /help, /stats, /incidents. Type a number to press "
-                "a button; Ctrl-D quits.\n",
-                file=stdout,
+            t = bot.services.catalogs.translator(language or settings.default_language)
+            banner = t._(
+                "casualty-bot console: you are a Telegram user talking to the real bot through a "
+                "local Bot API emulator. Try /help, /stats, /incidents. Type a number to press a "
+                "button; Ctrl-D quits."
             )
+            print(banner + "\n", file=stdout)
         loop = asyncio.get_running_loop()
         while True:
             if interactive:

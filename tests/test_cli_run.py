@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from bot.emulator import BotAPIEmulator
 
@@ -45,7 +47,10 @@ def test_piped_console_reads_a_line_a_message_and_exits(settings: Settings, tmp_
     assert "<b>" not in out and "&amp;" not in out  # HTML is made readable
 
 
-async def test_run_polls_and_stops_cleanly_on_sigterm(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+async def test_run_polls_and_stops_cleanly_on_a_signal(
+    settings: Settings, tmp_path: Path, stop: signal.Signals
+) -> None:
     async with BotAPIEmulator(token=TOKEN) as emulator:
         emulator.add_private_chat(77, first_name="Aysel", language_code="en")
         process = await asyncio.create_subprocess_exec(
@@ -66,7 +71,7 @@ async def test_run_polls_and_stops_cleanly_on_sigterm(settings: Settings, tmp_pa
             await emulator.wait_for_sent(1, timeout=30)
             assert emulator.sent[-1].plain is not None
             assert emulator.sent[-1].plain.startswith("Hello, Aysel!")
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(stop)
             _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
         finally:
             if process.returncode is None:

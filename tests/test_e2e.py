@@ -48,8 +48,7 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
 
 
 def _services(bot: EmulatedBot) -> Services:
-    services: Services = bot.app.bot_data["services"]
-    return services
+    return bot.services
 
 
 def _user(bot: EmulatedBot, user_id: int, lang: str | None) -> int:

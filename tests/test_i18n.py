@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import CatalogError, Catalogs, Translator
 from handlers import render
 from locales import LOCALES_DIR, SUPPORTED_LANGUAGES
+from locales.update import extract_args
 
 REPO = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"\{(\w*)(?:[!:][^}]*)?\}")
@@ -62,32 +63,10 @@ def test_azerbaijani_is_latin_script_with_its_own_letters() -> None:
 
 
 def test_catalogs_are_up_to_date_with_the_code(tmp_path: Path) -> None:
-    """Every message in the code is in the catalogs (run locales/update.sh when this fails)."""
+    """Every message in the code is in the catalogs (run python -m locales.update when this fails)."""
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "babel.messages.frontend",
-            "extract",
-            "-F",
-            "babel.cfg",
-            "-k",
-            "_",
-            "-k",
-            "gettext",
-            "-k",
-            "N_",
-            "-k",
-            "ngettext:1,2",
-            "-k",
-            "pgettext:1c,2",
-            "-k",
-            "npgettext:1c,2,3",
-            "-o",
-            str(pot),
-            ".",
-        ],
+        [sys.executable, "-m", "babel.messages.frontend", *extract_args(pot)[1:]],
         cwd=REPO,
         check=True,
         capture_output=True,
