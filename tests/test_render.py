@@ -125,3 +125,17 @@ def test_a_page_of_long_entries_is_cut_to_fit_and_paging_goes_on_from_there() ->
         assert rendered.keyboard is not None
         older = rendered.keyboard.inline_keyboard[0][-1].callback_data
         assert str(older).split("|")[1] == str(10 + shown)
+
+
+def test_only_outages_are_called_unavailable() -> None:
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from handlers.errors import is_database_unavailable
+
+    assert is_database_unavailable(OperationalError("SELECT 1", {}, Exception("gone")))
+    assert is_database_unavailable(ConnectionRefusedError(111, "refused"))
+    wrapped = RuntimeError("outer")
+    wrapped.__cause__ = TimeoutError()
+    assert is_database_unavailable(wrapped)
+    assert not is_database_unavailable(IntegrityError("INSERT", {}, Exception("duplicate")))
+    assert not is_database_unavailable(ValueError("bug"))
