@@ -24,8 +24,26 @@ from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.updates import PerChatUpdateProcessor
 from db import migrate, seed
 from db.session import Database
-from handlers import errors, incidents, language, sources, start, stats
-from handlers.callbacks import INCIDENTS_PREFIX, LANGUAGE_PREFIX
+from handlers import (
+    add_conversation,
+    admin,
+    editing,
+    errors,
+    incidents,
+    language,
+    official,
+    review,
+    sources,
+    start,
+    stats,
+)
+from handlers.callbacks import (
+    DRAFT_PREFIX,
+    INCIDENTS_PREFIX,
+    LANGUAGE_PREFIX,
+    REVIEW_PREFIX,
+    UNDO_PREFIX,
+)
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.parsing import Vocabulary
 from handlers.render import CATEGORY_WORDS, bot_commands
@@ -151,6 +169,23 @@ def register_handlers(application: BotApplication) -> None:
     )
     application.add_handler(
         CallbackQueryHandler(language.language_chosen, pattern=f"^{LANGUAGE_PREFIX}:")
+    )
+    # Admins (rights are checked inside every handler, by user id, for commands and buttons).
+    application.add_handler(add_conversation.build_add_conversation())
+    application.add_handler(CommandHandler("edit", editing.edit_command))
+    application.add_handler(CommandHandler("retract", editing.retract_command))
+    application.add_handler(CommandHandler("restore", editing.restore_command))
+    application.add_handler(CommandHandler("history", editing.history_command))
+    application.add_handler(CommandHandler("official", official.official_command))
+    application.add_handler(CommandHandler("pending", review.pending_command))
+    application.add_handler(CommandHandler("admin", admin.admin_command))
+    application.add_handler(CommandHandler("whoami", admin.whoami_command))
+    application.add_handler(CallbackQueryHandler(editing.undo_button, pattern=f"^{UNDO_PREFIX}\\|"))
+    application.add_handler(
+        CallbackQueryHandler(editing.draft_button, pattern=f"^{DRAFT_PREFIX}\\|")
+    )
+    application.add_handler(
+        CallbackQueryHandler(review.review_button, pattern=f"^{REVIEW_PREFIX}\\|")
     )
     # In a private chat, plain text is read as /stats filters; unknown commands get a hint.
     private = filters.ChatType.PRIVATE

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     flood_global_per_second: float = Field(default=30.0, gt=0)
     flood_private_per_second: float = Field(default=1.0, gt=0)
     flood_group_per_minute: float = Field(default=20.0, gt=0)
+    #: Four eyes: an editor's changes wait for another admin's approval (owners' apply at once).
+    review_required: bool = True
 
     @field_validator("telegram_api_url")
     @classmethod

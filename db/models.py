@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -53,6 +55,24 @@ class Device(enum.StrEnum):
 class IncidentStatus(enum.StrEnum):
     PUBLISHED = "published"
     RETRACTED = "retracted"
+
+
+class ChangeKind(enum.StrEnum):
+    """What a change proposed for review does (see ``db.changes``)."""
+
+    ADD = "add"
+    EDIT = "edit"
+    RETRACT = "retract"
+    RESTORE = "restore"
+    OFFICIAL = "official"
+    IMPORT = "import"
+
+
+class ChangeStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -141,6 +161,9 @@ class Incident(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    #: 1 when recorded, +1 with every change (edit, retraction, restoration): /history numbers
+    #: versions with it, and a change reviewed later applies only to the version it was made on.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     district: Mapped[District | None] = relationship(lazy="raise")
     sources: Mapped[list[IncidentSource]] = relationship(
@@ -237,3 +260,63 @@ class Chat(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+
+
+class Editor(Base):
+    """A user whom an owner (``ADMIN_IDS``) has allowed to add and correct incidents."""
+
+    __tablename__ = "editors"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[dt.datetime]
+
+
+class Change(Base):
+    """A change proposed by an editor, waiting for another admin's review (four eyes).
+
+    Nothing of it counts in figures or lists until it is approved; ``payload`` holds what
+    ``db.changes`` applies then (a JSON object of plain values)."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[ChangeKind] = mapped_column(_enum(ChangeKind, "change_kind"))
+    status: Mapped[ChangeStatus] = mapped_column(
+        _enum(ChangeStatus, "change_status"), default=ChangeStatus.PENDING
+    )
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"))
+    #: The incident's version the change was made on (edits, retractions, restorations).
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    proposed_by: Mapped[int] = mapped_column(BigInteger)
+    proposed_at: Mapped[dt.datetime]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None]
+
+
+class AuditEntry(Base):
+    """One change to the store: who, when, what it was before and after, and why.
+
+    Written in the same transaction as the change it records; never updated or deleted. ``actor``
+    is a Telegram user id, NULL for the shell (``python -m bot import``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_incident", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    incident_id: Mapped[int | None] = mapped_column(Integer)
+    #: The incident's version after this change.
+    version: Mapped[int | None] = mapped_column(Integer)
+    official_id: Mapped[int | None] = mapped_column(Integer)
+    change_id: Mapped[int | None] = mapped_column(Integer)
+    #: The user an ``editor.add`` or ``editor.remove`` is about.
+    subject_user: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

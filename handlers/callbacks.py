@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import re
 from dataclasses import dataclass
 
 from db.queries import Category, IncidentFilter, Period
@@ -97,3 +99,85 @@ def encode_language(lang: str) -> str:
 def decode_language(data: str) -> str | None:
     prefix, _, lang = data.partition(":")
     return lang if prefix == LANGUAGE_PREFIX and lang else None
+
+
+# -- admin buttons: the data name what to act on; rights are checked on every press ------------
+
+REVIEW_PREFIX = "rv"
+UNDO_PREFIX = "undo"
+DRAFT_PREFIX = "draft"
+_MAX_ID = 10**12
+
+
+class ReviewAction(enum.StrEnum):
+    APPROVE = "a"
+    REJECT = "r"
+
+
+class UndoTarget(enum.StrEnum):
+    #: An incident just added: undo retracts it.
+    INCIDENT = "i"
+    #: A change just proposed for review: undo withdraws it.
+    CHANGE = "c"
+
+
+class DraftAction(enum.StrEnum):
+    #: Store a draft shown with its possible duplicates.
+    SAVE = "s"
+    CANCEL = "x"
+
+
+def _id(text: str) -> int | None:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        return None
+    value = int(text)
+    return value if 0 < value < _MAX_ID else None
+
+
+def encode_review(action: ReviewAction, change_id: int) -> str:
+    return f"{REVIEW_PREFIX}|{action.value}|{change_id}"
+
+
+def decode_review(data: str) -> tuple[ReviewAction, int] | None:
+    parts = data.split("|")
+    if len(parts) != 3 or parts[0] != REVIEW_PREFIX:
+        return None
+    try:
+        action = ReviewAction(parts[1])
+    except ValueError:
+        return None
+    change_id = _id(parts[2])
+    return (action, change_id) if change_id is not None else None
+
+
+def encode_undo(target: UndoTarget, target_id: int) -> str:
+    return f"{UNDO_PREFIX}|{target.value}|{target_id}"
+
+
+def decode_undo(data: str) -> tuple[UndoTarget, int] | None:
+    parts = data.split("|")
+    if len(parts) != 3 or parts[0] != UNDO_PREFIX:
+        return None
+    try:
+        target = UndoTarget(parts[1])
+    except ValueError:
+        return None
+    target_id = _id(parts[2])
+    return (target, target_id) if target_id is not None else None
+
+
+_TOKEN = re.compile(r"^[0-9a-f]{8,16}$")
+
+
+def encode_draft(action: DraftAction, token: str) -> str:
+    return f"{DRAFT_PREFIX}|{action.value}|{token}"
+
+
+def decode_draft(data: str) -> tuple[DraftAction, str] | None:
+    parts = data.split("|")
+    if len(parts) != 3 or parts[0] != DRAFT_PREFIX or not _TOKEN.match(parts[2]):
+        return None
+    try:
+        return DraftAction(parts[1]), parts[2]
+    except ValueError:
+        return None

@@ -69,6 +69,14 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             self._translator = catalogs.translator(catalogs.pick(stored, user_language))
         return self._translator
 
+    async def translator_for(self, chat_id: int) -> Translator:
+        """The translator of another chat (its stored language, else the default): for messages
+        the bot sends on its own, such as a review request to an owner."""
+        async with self.services.db.read() as connection:
+            stored = await queries.chat_language(connection, chat_id)
+        catalogs = self.services.catalogs
+        return catalogs.translator(catalogs.pick(stored))
+
     def fallback_translator(self, update: object) -> Translator:
         """A translator chosen without the database (for error replies)."""
         if self._translator is not None:

@@ -91,3 +91,61 @@ _ids = itertools.count(10_001)
 def user_id() -> Iterator[int]:
     """A fresh Telegram user id per test, so that per-chat settings never leak between tests."""
     yield next(_ids)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sandbox(services: Services) -> AsyncIterator[Services]:
+    """A test that changes the store through admin commands gets it back as it found it: the
+    incidents, official totals, editors, changes and audit entries it created are deleted (the
+    incidents through ``db.writes`` so that the pre-aggregated totals follow) and the incidents
+    it changed are put back."""
+    from sqlalchemy import delete, func, select
+    from sqlalchemy.orm import selectinload
+
+    from db import changes, totals, writes
+    from db.models import AuditEntry, Change, Editor, Incident, OfficialTotal
+
+    db = services.db
+    async with db.session() as session:
+        marks = {
+            model: int(await session.scalar(select(func.coalesce(func.max(column), 0))) or 0)
+            for model, column in (
+                (Incident, Incident.id),
+                (OfficialTotal, OfficialTotal.id),
+                (Change, Change.id),
+                (AuditEntry, AuditEntry.id),
+            )
+        }
+        editors = set((await session.scalars(select(Editor.user_id))).all())
+    yield services
+    async with db.transaction() as session:
+        # Incidents that existed and were changed: back to their first recorded "before".
+        touched = await session.execute(
+            select(AuditEntry.incident_id, AuditEntry.before)
+            .where(AuditEntry.id > marks[AuditEntry], AuditEntry.incident_id <= marks[Incident])
+            .where(AuditEntry.before.is_not(None))
+            .order_by(AuditEntry.id.desc())
+        )
+        for incident_id, before in touched:
+            incident = await session.get(
+                Incident, incident_id, options=[selectinload(Incident.sources)]
+            )
+            assert incident is not None
+            old = totals.Contribution.of(incident)
+            for key, value in before.items():
+                if key == "sources":
+                    continue
+                setattr(incident, key, changes.field_value(key, value))
+            await session.flush()
+            await totals.apply(session, old, totals.Contribution.of(incident))
+        await session.execute(delete(Change).where(Change.id > marks[Change]))
+        added = await session.scalars(
+            select(Incident)
+            .where(Incident.id > marks[Incident])
+            .options(selectinload(Incident.sources))
+        )
+        for incident in added.all():
+            await writes.delete_incident(session, incident)
+        await session.execute(delete(OfficialTotal).where(OfficialTotal.id > marks[OfficialTotal]))
+        await session.execute(delete(AuditEntry).where(AuditEntry.id > marks[AuditEntry]))
+        await session.execute(delete(Editor).where(Editor.user_id.not_in(editors or {0})))

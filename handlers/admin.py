@@ -1,0 +1,87 @@
+"""/admin add|remove|list (owners appoint editors) and /whoami (anyone: their user id)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from db import changes
+from db.changes import ChangeRefused
+from handlers.auth import ROLE_NAMES, Role, require, role_of
+from handlers.context import BotContext
+from handlers.editing import command_text
+from handlers.forms import FormProblem, FormProblemKind, Invalid, parse_id
+from handlers.render import escape
+from handlers.render.admin import (
+    admin_usage,
+    render_editor_added,
+    render_editor_removed,
+    render_editors,
+    render_form_problems,
+    render_refusal,
+    render_whoami,
+)
+from handlers.replies import reply
+
+log = logging.getLogger(__name__)
+
+
+def _subject(update: Update, words: list[str]) -> int:
+    """The user id given, or the author of the message replied to (handy in a group)."""
+    message = update.effective_message
+    if len(words) < 2 and message is not None and message.reply_to_message is not None:
+        author = message.reply_to_message.from_user
+        if author is not None and not author.is_bot:
+            return author.id
+    return parse_id("user_id", words[1] if len(words) > 1 else None)
+
+
+async def admin_command(update: Update, context: BotContext) -> None:
+    if await require(update, context, Role.OWNER, "/admin") is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    words = command_text(update).split()
+    action = words[0].lower() if words else ""
+    user = update.effective_user
+    assert user is not None
+    if action == "list" and len(words) == 1:
+        async with services.db.read() as connection:
+            editors = await changes.editors(connection)
+        await reply(update, render_editors(t, sorted(services.settings.admin_ids), editors))
+        return
+    if action not in ("add", "remove") or len(words) > 2:
+        problem = FormProblem(FormProblemKind.NOT_KEY_VALUE, None, " ".join(words)[:60])
+        problems = [problem] if words else []
+        await reply(update, render_form_problems(t, services.gazetteer, problems, admin_usage(t)))
+        return
+    try:
+        subject = _subject(update, words)
+    except Invalid as exc:
+        problem = exc.problem if len(words) > 1 else FormProblem(FormProblemKind.MISSING, "user_id")
+        await reply(update, render_form_problems(t, services.gazetteer, [problem], admin_usage(t)))
+        return
+    try:
+        async with services.db.transaction() as session:
+            if action == "add":
+                await changes.add_editor(session, subject, user.id)
+            else:
+                await changes.remove_editor(session, subject, user.id)
+    except ChangeRefused as refused:
+        await reply(update, escape(render_refusal(t, refused)))
+        return
+    log.info("owner %s: editor %s %s", user.id, action, subject)
+    if action == "add":
+        await reply(update, render_editor_added(t, subject, services.settings.review_required))
+    else:
+        await reply(update, render_editor_removed(t, subject))
+
+
+async def whoami_command(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    t = await context.translator(update)
+    role = await role_of(context, user.id)
+    await reply(update, render_whoami(t, user.id, t._(ROLE_NAMES[role])))

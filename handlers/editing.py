@@ -1,0 +1,396 @@
+"""Admins change incidents: /add (one line), /edit, /retract, /restore, /history, the Undo
+button, and saving a draft shown with its possible duplicates.
+
+Each command: check the sender's rights, parse, then either apply the change (owners, or anyone
+when review is off) or keep it for review (editors), and answer with what was stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import Any
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from db import changes
+from db.changes import COUNT_FIELDS, ChangeRefused, IncidentDraft
+from db.models import ChangeKind
+from handlers.auth import Role, needs_review, require
+from handlers.callbacks import DraftAction, UndoTarget, decode_draft, decode_undo
+from handlers.context import BotContext
+from handlers.forms import (
+    FormProblem,
+    FormProblemKind,
+    Invalid,
+    edit_patch,
+    parse_edit,
+    parse_id,
+    parse_id_and_reason,
+    parse_incident,
+)
+from handlers.render import Rendered, escape, expired_text
+from handlers.render.admin import (
+    add_usage,
+    change_card,
+    draft_card,
+    edit_usage,
+    incident_card,
+    render_added,
+    render_cancelled,
+    render_changed,
+    render_duplicates,
+    render_form_problems,
+    render_history,
+    render_proposed,
+    render_refusal,
+    render_undone,
+    render_withdrawn,
+    restore_usage,
+    retract_usage,
+    review_keyboard,
+)
+from handlers.replies import edit, reply
+
+log = logging.getLogger(__name__)
+
+#: Drafts waiting for "Save anyway", per user (the newest few; older buttons expire).
+DRAFTS_KEY = "drafts"
+MAX_DRAFTS = 10
+
+
+def command_text(update: Update) -> str:
+    """What follows the command (``/add@bot key=value ...`` -> ``key=value ...``), untouched."""
+    message = update.effective_message
+    text = (message.text or message.caption or "") if message else ""
+    parts = text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 and parts[0].startswith("/") else ""
+
+
+def today(context: BotContext) -> dt.date:
+    return dt.datetime.now(context.services.settings.tz).date()
+
+
+async def respond(update: Update, rendered: Rendered) -> None:
+    """A new message for a command; for a button, the message with the button is replaced."""
+    if update.callback_query is not None:
+        await edit(update, rendered.text, rendered.keyboard)
+    else:
+        await reply(update, rendered.text, rendered.keyboard)
+
+
+async def notify_reviewers(context: BotContext, change_id: int, proposer: int) -> None:
+    """Send a change awaiting review to every owner but its author, with Approve and Reject."""
+    services = context.services
+    async with services.db.read() as connection:
+        change = await changes.pending_change(connection, change_id)
+        current = (
+            await changes.incident_state(connection, change.incident_id)
+            if change is not None and change.incident_id is not None
+            else None
+        )
+    if change is None:
+        return
+    for owner in sorted(services.settings.admin_ids - {proposer}):
+        t = await context.translator_for(owner)
+        try:
+            await context.bot.send_message(
+                owner,
+                change_card(t, services.gazetteer, change, current),
+                reply_markup=review_keyboard(t, change_id),
+            )
+        except TelegramError as exc:  # an owner who never started the bot, or blocked it
+            log.warning("could not send change %s to owner %s: %s", change_id, owner, exc)
+
+
+# -- /add -----------------------------------------------------------------------------------------
+
+
+def stash_draft(context: BotContext, draft: IncidentDraft) -> str:
+    drafts: dict[str, Any] = context.user_data.setdefault(DRAFTS_KEY, {})  # type: ignore[union-attr]
+    while len(drafts) >= MAX_DRAFTS:
+        drafts.pop(next(iter(drafts)))
+    token = secrets.token_hex(6)
+    drafts[token] = draft.to_json()
+    return token
+
+
+def take_draft(context: BotContext, token: str) -> IncidentDraft | None:
+    drafts = (context.user_data or {}).get(DRAFTS_KEY) or {}
+    data = drafts.pop(token, None)
+    return IncidentDraft.from_json(data) if data is not None else None
+
+
+async def submit_draft(
+    update: Update,
+    context: BotContext,
+    draft: IncidentDraft,
+    role: Role,
+    *,
+    confirmed: bool = False,
+) -> None:
+    """Store a validated draft (or keep it for review). Unless ``confirmed``, possible duplicates
+    are shown first with Save anyway / Cancel, and nothing is stored yet."""
+    services = context.services
+    t = await context.translator(update)
+    if not confirmed:
+        async with services.db.read() as connection:
+            duplicates = await changes.possible_duplicates(connection, draft)
+        if duplicates:
+            token = stash_draft(context, draft)
+            await respond(
+                update, render_duplicates(t, services.gazetteer, draft, duplicates, token)
+            )
+            return
+    user = update.effective_user
+    assert user is not None
+    if needs_review(context, role):
+        async with services.db.transaction() as session:
+            change = await changes.propose(session, ChangeKind.ADD, user.id, draft.to_json())
+        body = draft_card(t, services.gazetteer, draft, t._("New incident, not counted yet"))
+        await respond(update, render_proposed(t, body, change.id))
+        await notify_reviewers(context, change.id, user.id)
+        return
+    async with services.db.transaction() as session:
+        incident = await changes.add_incident(session, draft, user.id)
+    log.info("user_id=%s added incident #%s", user.id, incident.id)
+    await respond(update, render_added(t, services.gazetteer, incident.id, draft.storage()))
+
+
+async def add_one_line(update: Update, context: BotContext, role: Role, text: str) -> None:
+    """``/add date=... district=... source=... civilian_injured=1 ...``"""
+    services = context.services
+    t = await context.translator(update)
+    draft, parsed = parse_incident(text, services.gazetteer, today(context))
+    if draft is None:
+        await reply(
+            update, render_form_problems(t, services.gazetteer, parsed.problems, add_usage(t))
+        )
+        return
+    await submit_draft(update, context, draft, role)
+
+
+async def draft_button(update: Update, context: BotContext) -> None:
+    """Save anyway / Cancel under a draft shown with its possible duplicates."""
+    query = update.callback_query
+    if query is None:
+        return
+    role = await require(update, context, Role.EDITOR, "draft button")
+    if role is None:
+        return
+    t = await context.translator(update)
+    decoded = decode_draft(query.data or "")
+    draft = take_draft(context, decoded[1]) if decoded else None
+    if decoded is None or draft is None:
+        await query.answer(expired_text(t), show_alert=True)
+        return
+    await query.answer()
+    if decoded[0] is DraftAction.CANCEL:
+        await edit(update, render_cancelled(t))
+        return
+    await submit_draft(update, context, draft, role, confirmed=True)
+
+
+# -- /edit, /retract, /restore ---------------------------------------------------------------------
+
+
+async def edit_command(update: Update, context: BotContext) -> None:
+    role = await require(update, context, Role.EDITOR, "/edit")
+    if role is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    form, problems = parse_edit(command_text(update), services.gazetteer, today(context))
+    if form is None:
+        await reply(update, render_form_problems(t, services.gazetteer, problems, edit_usage(t)))
+        return
+    async with services.db.read() as connection:
+        current = await changes.incident_state(connection, form.incident_id)
+    if current is None:
+        await reply(
+            update,
+            escape(render_refusal(t, ChangeRefused(changes.Refusal.NOT_FOUND, form.incident_id))),
+        )
+        return
+    patch = changes.patch_storage(edit_patch(form.values))
+    merged = {**current, **patch}
+    if not any(merged.get(name) for name in COUNT_FIELDS):
+        problem = FormProblem(FormProblemKind.NO_CASUALTIES)
+        await reply(update, render_form_problems(t, services.gazetteer, [problem], edit_usage(t)))
+        return
+    user = update.effective_user
+    assert user is not None
+    try:
+        if needs_review(context, role):
+            async with services.db.transaction() as session:
+                change = await changes.propose(
+                    session,
+                    ChangeKind.EDIT,
+                    user.id,
+                    patch,
+                    incident_id=form.incident_id,
+                    reason=form.reason,
+                )
+            body = render_changed(
+                t,
+                services.gazetteer,
+                t._("Correction of #{id}, not applied yet").format(id=form.incident_id),
+                current,
+                merged,
+                form.reason,
+            )
+            await reply(update, *_pair(render_proposed(t, body, change.id)))
+            await notify_reviewers(context, change.id, user.id)
+            return
+        async with services.db.transaction() as session:
+            incident = await changes.edit_incident(
+                session,
+                form.incident_id,
+                patch,
+                user.id,
+                form.reason,
+                base_version=current["version"],
+            )
+    except ChangeRefused as refused:
+        await reply(update, escape(render_refusal(t, refused)))
+        return
+    heading = t._("#{id} corrected (version {n})").format(id=incident.id, n=incident.version)
+    await reply(
+        update, render_changed(t, services.gazetteer, heading, current, merged, form.reason)
+    )
+
+
+def _pair(rendered: Rendered) -> tuple[str, Any]:
+    return rendered.text, rendered.keyboard
+
+
+async def _status_change(update: Update, context: BotContext, kind: ChangeKind) -> None:
+    retract = kind is ChangeKind.RETRACT
+    role = await require(update, context, Role.EDITOR, f"/{kind.value}")
+    if role is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    form, problems = parse_id_and_reason(command_text(update), reason_required=retract)
+    if form is None:
+        usage = retract_usage(t) if retract else restore_usage(t)
+        await reply(update, render_form_problems(t, services.gazetteer, problems, usage))
+        return
+    user = update.effective_user
+    assert user is not None
+    try:
+        async with services.db.read() as connection:
+            current = await changes.incident_state(connection, form.incident_id)
+        if current is None:
+            raise ChangeRefused(changes.Refusal.NOT_FOUND, form.incident_id)
+        if needs_review(context, role):
+            async with services.db.transaction() as session:
+                change = await changes.propose(
+                    session, kind, user.id, {}, incident_id=form.incident_id, reason=form.reason
+                )
+            heading = (
+                t._("Retraction of #{id}, not applied yet")
+                if retract
+                else t._("Restoration of #{id}, not applied yet")
+            ).format(id=form.incident_id)
+            body = incident_card(t, services.gazetteer, current, heading)
+            await reply(update, *_pair(render_proposed(t, body, change.id)))
+            await notify_reviewers(context, change.id, user.id)
+            return
+        async with services.db.transaction() as session:
+            apply = changes.retract_incident if retract else changes.restore_incident
+            incident = await apply(
+                session, form.incident_id, user.id, form.reason, base_version=current["version"]
+            )
+    except ChangeRefused as refused:
+        await reply(update, escape(render_refusal(t, refused)))
+        return
+    heading = (
+        t._(
+            "#{id} retracted: it no longer counts in figures or lists. /restore {id} brings it back."
+        )
+        if retract
+        else t._("#{id} restored: it counts in figures and lists again.")
+    ).format(id=incident.id)
+    after = {**current, "status": "retracted" if retract else "published"}
+    await reply(update, render_changed(t, services.gazetteer, heading, current, after, form.reason))
+
+
+async def retract_command(update: Update, context: BotContext) -> None:
+    await _status_change(update, context, ChangeKind.RETRACT)
+
+
+async def restore_command(update: Update, context: BotContext) -> None:
+    await _status_change(update, context, ChangeKind.RESTORE)
+
+
+# -- /history -------------------------------------------------------------------------------------
+
+
+async def history_command(update: Update, context: BotContext) -> None:
+    if await require(update, context, Role.EDITOR, "/history") is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    words = command_text(update).split()
+    try:
+        incident_id = parse_id("id", words[0] if words else None)
+    except Invalid as exc:
+        problem = exc.problem if words else FormProblem(FormProblemKind.MISSING, "id")
+        usage = escape(t._("Write it as: /history 123"))
+        await reply(update, render_form_problems(t, services.gazetteer, [problem], usage))
+        return
+    async with services.db.read() as connection:
+        found = await changes.history(connection, incident_id)
+    if found is None:
+        await reply(
+            update, escape(render_refusal(t, ChangeRefused(changes.Refusal.NOT_FOUND, incident_id)))
+        )
+        return
+    await reply(update, render_history(t, services.gazetteer, found))
+
+
+# -- Undo -----------------------------------------------------------------------------------------
+
+
+async def undo_button(update: Update, context: BotContext) -> None:
+    """Undo under a saved incident (retracts it) or a proposal (withdraws it)."""
+    query = update.callback_query
+    if query is None:
+        return
+    role = await require(update, context, Role.EDITOR, "undo button")
+    if role is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    decoded = decode_undo(query.data or "")
+    user = update.effective_user
+    if decoded is None or user is None:
+        await query.answer(expired_text(t), show_alert=True)
+        return
+    target, target_id = decoded
+    try:
+        async with services.db.transaction() as session:
+            if target is UndoTarget.CHANGE:
+                await changes.withdraw(session, target_id, user.id)
+            else:
+                if needs_review(context, role):
+                    raise ChangeRefused(changes.Refusal.NEEDS_REVIEW, target_id)
+                await changes.undo_add(
+                    session,
+                    target_id,
+                    user.id,
+                    any_author=role is Role.OWNER,
+                )
+    except ChangeRefused as refused:
+        await query.answer(render_refusal(t, refused), show_alert=True)
+        return
+    await query.answer()
+    text = (
+        render_withdrawn(t, target_id)
+        if target is UndoTarget.CHANGE
+        else render_undone(t, target_id)
+    )
+    await edit(update, text)

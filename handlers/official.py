@@ -1,0 +1,55 @@
+"""/official: record an official total, refused where its parts do not add up."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from db import changes
+from db.models import ChangeKind
+from handlers.auth import Role, needs_review, require
+from handlers.context import BotContext
+from handlers.editing import command_text, notify_reviewers, today
+from handlers.forms import parse_official
+from handlers.render.admin import (
+    official_card,
+    official_usage,
+    render_form_problems,
+    render_proposed,
+)
+from handlers.replies import reply
+
+log = logging.getLogger(__name__)
+
+
+async def official_command(update: Update, context: BotContext) -> None:
+    role = await require(update, context, Role.EDITOR, "/official")
+    if role is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    async with services.db.read() as connection:
+        defaults = await changes.latest_official_defaults(connection)
+        issuers = await changes.known_issuers(connection)
+    draft, problems = parse_official(command_text(update), today(context), defaults, issuers)
+    if draft is None:
+        await reply(
+            update, render_form_problems(t, services.gazetteer, problems, official_usage(t))
+        )
+        return
+    user = update.effective_user
+    assert user is not None
+    if needs_review(context, role):
+        async with services.db.transaction() as session:
+            change = await changes.propose(session, ChangeKind.OFFICIAL, user.id, draft.to_json())
+        body = official_card(t, services.gazetteer, draft, t._("Official figure, not shown yet"))
+        rendered = render_proposed(t, body, change.id)
+        await reply(update, rendered.text, rendered.keyboard)
+        await notify_reviewers(context, change.id, user.id)
+        return
+    async with services.db.transaction() as session:
+        official = await changes.add_official(session, draft, user.id)
+    log.info("user_id=%s added official total %s", user.id, official.id)
+    heading = t._("Official figure saved ({id})").format(id=official.id)
+    await reply(update, official_card(t, services.gazetteer, draft, heading))

@@ -1,0 +1,108 @@
+"""Four eyes: /pending lists the changes waiting for review; Approve and Reject decide them."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.i18n import Translator
+from db import changes
+from db.changes import ChangeRefused, Decision
+from handlers.auth import Role, require
+from handlers.callbacks import ReviewAction, decode_review
+from handlers.context import BotContext
+from handlers.render import expired_text
+from handlers.render.admin import (
+    change_card,
+    render_decided_for_author,
+    render_decision,
+    render_pending,
+    render_refusal,
+    review_keyboard,
+)
+from handlers.replies import edit, reply
+
+log = logging.getLogger(__name__)
+
+#: Changes shown by one /pending, oldest first, each in its own message with its buttons.
+PENDING_SHOWN = 5
+
+
+async def pending_command(update: Update, context: BotContext) -> None:
+    if await require(update, context, Role.EDITOR, "/pending") is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    async with services.db.read() as connection:
+        waiting, total = await changes.pending_changes(connection, limit=PENDING_SHOWN)
+        current = {
+            c.id: await changes.incident_state(connection, c.incident_id)
+            for c in waiting
+            if c.incident_id is not None
+        }
+    await reply(update, render_pending(t, total, len(waiting)))
+    for change in waiting:
+        await reply(
+            update,
+            change_card(t, services.gazetteer, change, current.get(change.id)),
+            review_keyboard(t, change.id),
+        )
+
+
+async def review_button(update: Update, context: BotContext) -> None:
+    """Approve or Reject under a change. Any admin but the change's author may decide; the data
+    are re-checked (a forged or replayed press by anyone else changes nothing)."""
+    query = update.callback_query
+    if query is None:
+        return
+    if await require(update, context, Role.EDITOR, "review button") is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    decoded = decode_review(query.data or "")
+    user = update.effective_user
+    if decoded is None or user is None:
+        await query.answer(expired_text(t), show_alert=True)
+        return
+    action, change_id = decoded
+    try:
+        async with services.db.transaction() as session:
+            if action is ReviewAction.APPROVE:
+                decision = await changes.approve(session, change_id, user.id)
+            else:
+                decision = await changes.reject(session, change_id, user.id)
+    except ChangeRefused as refused:
+        await query.answer(render_refusal(t, refused), show_alert=True)
+        return
+    log.info("user_id=%s %s change %s", user.id, action.name.lower(), change_id)
+    await query.answer()
+    await edit(update, render_decision(t, change_id, decision.approved, _outcome(t, decision)))
+    await _tell_author(context, decision, user.id)
+
+
+def _outcome(t: Translator, decision: Decision) -> str | None:
+    if not decision.approved:
+        return None
+    if decision.imported is not None:
+        added, skipped = len(decision.imported.added), len(decision.imported.skipped)
+        return t._("{added} added, {skipped} skipped as duplicates.").format(
+            added=t.number(added), skipped=t.number(skipped)
+        )
+    if decision.official_id is not None:
+        return t._("Official figure saved ({id})").format(id=decision.official_id)
+    if decision.incident_id is not None:
+        return t._("Applied to #{id}.").format(id=decision.incident_id)
+    return None
+
+
+async def _tell_author(context: BotContext, decision: Decision, reviewer: int) -> None:
+    author = decision.change.proposed_by
+    t = await context.translator_for(author)
+    try:
+        await context.bot.send_message(
+            author, render_decided_for_author(t, decision.change.id, decision.approved, reviewer)
+        )
+    except TelegramError as exc:
+        log.warning("could not tell user %s about change %s: %s", author, decision.change.id, exc)
