@@ -31,6 +31,7 @@ from db.models import (
     Incident,
     IncidentSource,
     IncidentStatus,
+    IssuerName,
     OfficialTotal,
 )
 from db.queries import Reader
@@ -429,9 +430,9 @@ async def undo_add(
     incident = await _load(session, incident_id)
     if not any_author and incident.created_by != actor:
         raise ChangeRefused(Refusal.NOT_YOURS, incident_id)
-    _check_version(incident, 1)
     if incident.status == IncidentStatus.RETRACTED:
         raise ChangeRefused(Refusal.ALREADY_RETRACTED, incident_id)
+    _check_version(incident, 1)
     return await _change_incident(
         session,
         incident,
@@ -608,17 +609,21 @@ async def add_official(
     return official
 
 
-async def latest_official_defaults(db: Reader) -> tuple[str, dt.date] | None:
-    """The issuer and start of count of the latest official total (the defaults of /official)."""
-    row = (
-        await db.execute(
-            select(OfficialTotal.issuer, OfficialTotal.period_start)
-            .where(OfficialTotal.period_start_assumed.is_(False))
-            .order_by(OfficialTotal.as_of.desc(), OfficialTotal.id.desc())
-            .limit(1)
-        )
-    ).first()
-    return (str(row[0]), row[1]) if row is not None else None
+async def official_defaults(db: Reader) -> tuple[str | None, dt.date | None]:
+    """What /official assumes when not given: the dataset's default issuer (``issuers.csv``) and
+    where that issuer's latest figure counts from (not where it was only assumed)."""
+    issuer = await db.scalar(
+        select(IssuerName.issuer).where(IssuerName.is_default.is_(True)).limit(1)
+    )
+    if issuer is None:
+        return None, None
+    start = await db.scalar(
+        select(OfficialTotal.period_start)
+        .where(OfficialTotal.issuer == issuer, OfficialTotal.period_start_assumed.is_(False))
+        .order_by(OfficialTotal.as_of.desc(), OfficialTotal.id.desc())
+        .limit(1)
+    )
+    return str(issuer), start
 
 
 async def known_issuers(db: Reader) -> list[str]:

@@ -122,6 +122,8 @@ class IssuerName(Base):
     issuer: Mapped[str] = mapped_column(String(128), primary_key=True)
     lang: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
+    #: The issuer /official assumes when an admin names none (the dataset's ``default`` column).
+    is_default: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Incident(Base):
@@ -318,5 +320,5 @@ class AuditEntry(Base):
     #: The user an ``editor.add`` or ``editor.remove`` is about.
     subject_user: Mapped[int | None] = mapped_column(BigInteger)
     reason: Mapped[str | None] = mapped_column(Text)
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

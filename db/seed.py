@@ -122,19 +122,27 @@ def read_districts(path: Path) -> list[tuple[str, dict[str, str], list[str]]]:
 async def _seed_issuers(session: AsyncSession, path: Path) -> None:
     """Names of the issuers of official totals by language (optional file; replaces older names)."""
     stored = {(n.issuer, n.lang): n for n in (await session.scalars(select(IssuerName))).all()}
+    defaults = 0
     for line, row in _rows(path):
         issuer = row.get("issuer", "")
         if not issuer:
             raise DatasetError(f"{path.name}:{line}: issuer is empty")
+        flag = row.get("default", "").lower()
+        if flag not in ("", "true", "false"):
+            raise DatasetError(f"{path.name}:{line}: default must be true or false")
+        defaults += flag == "true"
         for column, value in row.items():
             if not column.startswith("name_") or not value:
                 continue
             lang = column.removeprefix("name_")
             found = stored.get((issuer, lang))
             if found is None:
-                session.add(IssuerName(issuer=issuer, lang=lang, name=value))
-            else:
-                found.name = value
+                found = IssuerName(issuer=issuer, lang=lang, name=value)
+                session.add(found)
+            found.name = value
+            found.is_default = flag == "true"
+    if defaults > 1:
+        raise DatasetError(f"{path.name}: more than one issuer is marked default")
 
 
 async def load_gazetteer(session: AsyncSession) -> Gazetteer:

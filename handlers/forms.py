@@ -436,7 +436,10 @@ def edit_patch(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_official(
-    text: str, today: dt.date, defaults: tuple[str, dt.date] | None, issuers: Iterable[str]
+    text: str,
+    today: dt.date,
+    defaults: tuple[str | None, dt.date | None],
+    issuers: Iterable[str],
 ) -> tuple[OfficialDraft | None, tuple[FormProblem, ...]]:
     """``/official as_of=... total=... civilian_killed=... source=...``; ``issuer`` and
     ``period_start`` default to those of the latest official total."""
@@ -460,13 +463,13 @@ def parse_official(
     for key in ("as_of", "source"):
         if key not in raw:
             problems.append(FormProblem(FormProblemKind.MISSING, key))
-    issuer = raw.get("issuer") or (defaults[0] if defaults else None)
+    issuer = raw.get("issuer") or defaults[0]
     if issuer is None:
         problems.append(FormProblem(FormProblemKind.MISSING, "issuer"))
     else:
         # An issuer already known, written in any case, is that issuer.
         issuer = next((i for i in issuers if i.casefold() == issuer.casefold()), issuer)
-    start = dates.get("period_start") or (defaults[1] if defaults else None)
+    start = dates.get("period_start") or defaults[1]
     if start is None and "period_start" not in raw:
         problems.append(FormProblem(FormProblemKind.MISSING, "period_start"))
     if all(v is None for v in figures.values()) and not any(p.key in figures for p in problems):

@@ -30,12 +30,15 @@ async def official_command(update: Update, context: BotContext) -> None:
     services = context.services
     t = await context.translator(update)
     async with services.db.read() as connection:
-        defaults = await changes.latest_official_defaults(connection)
+        defaults = await changes.official_defaults(connection)
         issuers = await changes.known_issuers(connection)
     draft, problems = parse_official(command_text(update), today(context), defaults, issuers)
     if draft is None:
         await reply(
-            update, render_form_problems(t, services.gazetteer, problems, official_usage(t))
+            update,
+            render_form_problems(
+                t, services.gazetteer, problems, official_usage(t, services.gazetteer, defaults[0])
+            ),
         )
         return
     user = update.effective_user

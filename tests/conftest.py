@@ -127,6 +127,8 @@ async def sandbox(services: Services) -> AsyncIterator[Services]:
             .order_by(AuditEntry.id.desc())
         )
         for incident_id, before in touched:
+            if not before:
+                continue
             incident = await session.get(
                 Incident, incident_id, options=[selectinload(Incident.sources)]
             )

@@ -75,7 +75,9 @@ def test_catalogs_are_up_to_date_with_the_code(tmp_path: Path) -> None:
         extracted = {(m.context, m.id) for m in read_po(handle) if m.id}
     for lang in SUPPORTED_LANGUAGES:
         present = {(m.context, m.id) for m in _catalog(lang) if m.id}
-        assert extracted - present == set(), f"{lang}: missing {sorted(extracted - present, key=str)[:5]}"
+        assert extracted - present == set(), (
+            f"{lang}: missing {sorted(extracted - present, key=str)[:5]}"
+        )
         assert present - extracted == set(), f"{lang}: stale {sorted(present - extracted)[:5]}"
 
 

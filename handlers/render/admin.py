@@ -226,22 +226,25 @@ def restore_usage(t: Translator) -> str:
     return "\n".join([escape(t._("Write it as:")), code('/restore 123 reason="…"')])
 
 
-def official_usage(t: Translator) -> str:
-    return "\n".join(
-        [
-            escape(t._("Write it as:")),
-            code(
-                "/official as_of=2023-06-16 total=304 civilian_killed=44 civilian_injured=99 "
-                "military_killed=13 military_injured=148 source=https://…"
-            ),
+def official_usage(t: Translator, gazetteer: Gazetteer, default_issuer: str | None) -> str:
+    lines = [
+        escape(t._("Write it as:")),
+        code(
+            "/official as_of=2023-06-16 total=304 civilian_killed=44 civilian_injured=99 "
+            "military_killed=13 military_injured=148 source=https://…"
+        ),
+        escape(t._("Also: killed, injured, period_start, published_on, issuer, note.")),
+    ]
+    if default_issuer:
+        lines.append(
             escape(
                 t._(
-                    "Also: killed, injured, period_start, published_on, issuer, note. issuer and "
-                    "period_start default to those of the latest official figure."
-                )
-            ),
-        ]
-    )
+                    "Without issuer: {issuer}; without period_start: where its latest figure "
+                    "counts from."
+                ).format(issuer=gazetteer.issuer(default_issuer, t.lang))
+            )
+        )
+    return "\n".join(lines)
 
 
 # -- incidents -------------------------------------------------------------------------------------

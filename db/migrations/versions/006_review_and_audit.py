@@ -24,6 +24,10 @@ def upgrade() -> None:
     # A plain ADD COLUMN on both databases (no table copy: incident_sources keeps its rows).
     with op.batch_alter_table("incidents") as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+    with op.batch_alter_table("issuer_names") as batch_op:
+        batch_op.add_column(
+            sa.Column("is_default", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     op.create_table(
         "editors",
         sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
@@ -65,8 +69,8 @@ def upgrade() -> None:
         sa.Column("change_id", sa.Integer(), nullable=True),
         sa.Column("subject_user", sa.BigInteger(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("before", sa.JSON(), nullable=True),
-        sa.Column("after", sa.JSON(), nullable=True),
+        sa.Column("before", sa.JSON(none_as_null=True), nullable=True),
+        sa.Column("after", sa.JSON(none_as_null=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_log_incident", "audit_log", ["incident_id", "id"])
@@ -78,5 +82,7 @@ def downgrade() -> None:
     op.drop_index("ix_changes_status_id", table_name="changes")
     op.drop_table("changes")
     op.drop_table("editors")
+    with op.batch_alter_table("issuer_names") as batch_op:
+        batch_op.drop_column("is_default")
     with op.batch_alter_table("incidents") as batch_op:
         batch_op.drop_column("version")
