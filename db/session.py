@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+#: The key that serialises admins' writes (see ``Database.write``).
+WRITE_LOCK = 0x7772_6974
+
+
 class Database:
     """One engine and its session factory; one session per unit of work."""
 
@@ -60,6 +64,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that changes incidents, official totals, editors or reviews: writers of
+        every process take turns (see :meth:`exclusive`), so that a change checked against the
+        store is applied to the store it was checked against."""
+        async with self.transaction() as session:
+            await self.exclusive(session, WRITE_LOCK)
             yield session
 
     async def exclusive(self, executor: AsyncSession | AsyncConnection, key: int) -> None:

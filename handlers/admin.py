@@ -63,7 +63,7 @@ async def admin_command(update: Update, context: BotContext) -> None:
         await reply(update, render_form_problems(t, services.gazetteer, [problem], admin_usage(t)))
         return
     try:
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             if action == "add":
                 await changes.add_editor(session, subject, user.id)
             else:

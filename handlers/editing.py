@@ -147,13 +147,13 @@ async def submit_draft(
     user = update.effective_user
     assert user is not None
     if needs_review(context, role):
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             change = await changes.propose(session, ChangeKind.ADD, user.id, draft.to_json())
         body = draft_card(t, services.gazetteer, draft, t._("New incident, not counted yet"))
         await respond(update, render_proposed(t, body, change.id))
         await notify_reviewers(context, change.id, user.id)
         return
-    async with services.db.transaction() as session:
+    async with services.db.write() as session:
         incident = await changes.add_incident(session, draft, user.id)
     log.info("user_id=%s added incident #%s", user.id, incident.id)
     await respond(update, render_added(t, services.gazetteer, incident.id, draft.storage()))
@@ -224,7 +224,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
     assert user is not None
     try:
         if needs_review(context, role):
-            async with services.db.transaction() as session:
+            async with services.db.write() as session:
                 change = await changes.propose(
                     session,
                     ChangeKind.EDIT,
@@ -244,7 +244,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
             await reply(update, *_pair(render_proposed(t, body, change.id)))
             await notify_reviewers(context, change.id, user.id)
             return
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             incident = await changes.edit_incident(
                 session,
                 form.incident_id,
@@ -286,7 +286,7 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
         if current is None:
             raise ChangeRefused(changes.Refusal.NOT_FOUND, form.incident_id)
         if needs_review(context, role):
-            async with services.db.transaction() as session:
+            async with services.db.write() as session:
                 change = await changes.propose(
                     session, kind, user.id, {}, incident_id=form.incident_id, reason=form.reason
                 )
@@ -299,7 +299,7 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
             await reply(update, *_pair(render_proposed(t, body, change.id)))
             await notify_reviewers(context, change.id, user.id)
             return
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             apply = changes.retract_incident if retract else changes.restore_incident
             incident = await apply(
                 session, form.incident_id, user.id, form.reason, base_version=current["version"]
@@ -372,7 +372,7 @@ async def undo_button(update: Update, context: BotContext) -> None:
         return
     target, target_id = decoded
     try:
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             if target is UndoTarget.CHANGE:
                 await changes.withdraw(session, target_id, user.id)
             else:

@@ -44,14 +44,14 @@ async def official_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     if needs_review(context, role):
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             change = await changes.propose(session, ChangeKind.OFFICIAL, user.id, draft.to_json())
         body = official_card(t, services.gazetteer, draft, t._("Official figure, not shown yet"))
         rendered = render_proposed(t, body, change.id)
         await reply(update, rendered.text, rendered.keyboard)
         await notify_reviewers(context, change.id, user.id)
         return
-    async with services.db.transaction() as session:
+    async with services.db.write() as session:
         official = await changes.add_official(session, draft, user.id)
     log.info("user_id=%s added official total %s", user.id, official.id)
     heading = t._("Official figure saved ({id})").format(id=official.id)

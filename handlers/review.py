@@ -68,7 +68,7 @@ async def review_button(update: Update, context: BotContext) -> None:
         return
     action, change_id = decoded
     try:
-        async with services.db.transaction() as session:
+        async with services.db.write() as session:
             if action is ReviewAction.APPROVE:
                 decision = await changes.approve(session, change_id, user.id)
             else:
