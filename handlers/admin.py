@@ -8,6 +8,7 @@ from telegram import Update
 
 from db import changes
 from db.changes import ChangeRefused
+from handlers import menus
 from handlers.auth import ROLE_NAMES, Role, require, role_of
 from handlers.context import BotContext
 from handlers.editing import command_text
@@ -74,8 +75,11 @@ async def admin_command(update: Update, context: BotContext) -> None:
     log.info("owner %s: editor %s %s", user.id, action, subject)
     if action == "add":
         await reply(update, render_editor_added(t, subject, services.settings.review_required))
+        await menus.set_admin_menu(context.bot, services.catalogs, [subject])
     else:
         await reply(update, render_editor_removed(t, subject))
+        if subject not in services.settings.admin_ids:
+            await menus.remove_admin_menu(context.bot, services.catalogs, subject)
 
 
 async def whoami_command(update: Update, context: BotContext) -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 
+from handlers import menus
+from handlers.auth import Role, role_of
 from handlers.context import BotContext
 from handlers.render import render_help, render_start, render_unknown_command
+from handlers.render.admin import render_admin_help
 from handlers.replies import reply
 from handlers.stats import answer_stats
 
@@ -22,11 +26,25 @@ async def start_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
     user = update.effective_user
     await reply(update, render_start(t, user.first_name if user else None))
+    # An admin's private chat may not have existed when the bot started: give it the admin menu.
+    if user is not None and await _admin_in_private(update, context):
+        await menus.set_admin_menu(context.bot, context.services.catalogs, [user.id])
+
+
+async def _admin_in_private(update: Update, context: BotContext) -> bool:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return False
+    return await role_of(context, user.id) >= Role.EDITOR
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
-    await reply(update, render_help(t, context.services.gazetteer))
+    text = render_help(t, context.services.gazetteer)
+    # Admins see their commands too, in their private chat only (not in front of a group).
+    if await _admin_in_private(update, context):
+        text += "\n\n" + render_admin_help(t, context.services.settings.review_required)
+    await reply(update, text)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

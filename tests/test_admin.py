@@ -681,3 +681,29 @@ async def test_official_totals_that_do_not_add_up_are_refused(
     assert text.startswith("Nothing was saved.")
     assert expected in text
     assert await _count(sandbox, OfficialTotal) == totals
+
+
+# -- menus and help -------------------------------------------------------------------------------
+
+
+def _menu(bot: EmulatedBot, user: int, lang: str) -> list[str]:
+    return [
+        c["command"] for c in bot.emulator.get_commands({"type": "chat", "chat_id": user}, lang)
+    ]
+
+
+async def test_admins_get_their_commands_in_the_menu_and_in_help(
+    bot: EmulatedBot, catalogs: Catalogs, sandbox: Services
+) -> None:
+    await bot.send(OWNER, "/start")
+    assert {"add", "edit", "retract", "history", "pending", "admin"} <= set(_menu(bot, OWNER, "en"))
+    assert "stats" in _menu(bot, OWNER, "ru")
+    await _editor(bot, OTHER_EDITOR)
+    assert "add" in _menu(bot, OTHER_EDITOR, "az")
+    await bot.send(OWNER, f"/admin remove {OTHER_EDITOR}")
+    assert _menu(bot, OTHER_EDITOR, "az") == []
+    assert "Admin commands" in _text(await bot.send(OWNER, "/help"))
+    assert "Admin commands" not in _text(await bot.send(STRANGER, "/help"))
+    az = catalogs.translator("az")
+    await _editor(bot, OTHER_EDITOR)
+    assert az._("Admin commands") in _text(await bot.send(OTHER_EDITOR, "/help"))

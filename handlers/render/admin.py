@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, Translator
 from db.changes import (
@@ -779,3 +779,17 @@ def render_admin_help(t: Translator, review: bool) -> str:
     if review:
         lines.append(escape(t._("An editor's changes wait until another admin approves them.")))
     return "\n".join(lines)
+
+
+def admin_commands(t: Translator) -> list[BotCommand]:
+    """The admin part of the command menu of owners' and editors' private chats."""
+    return [
+        BotCommand("add", t._("Record an incident")),
+        BotCommand("edit", t._("Correct an incident")),
+        BotCommand("retract", t._("Retract an incident")),
+        BotCommand("restore", t._("Restore a retracted incident")),
+        BotCommand("history", t._("Every version of an incident")),
+        BotCommand("official", t._("Record an official total")),
+        BotCommand("pending", t._("Changes waiting for review")),
+        BotCommand("admin", t._("Owners: manage editors")),
+    ]
