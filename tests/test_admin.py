@@ -707,3 +707,50 @@ async def test_admins_get_their_commands_in_the_menu_and_in_help(
     az = catalogs.translator("az")
     await _editor(bot, OTHER_EDITOR)
     assert az._("Admin commands") in _text(await bot.send(OTHER_EDITOR, "/help"))
+
+
+# -- /stats through every change ------------------------------------------------------------------
+
+
+def _stats_line(catalogs: Catalogs, lang: str, counts: queries.Counts) -> str:
+    from handlers import render
+
+    t = catalogs.translator(lang)
+    return (
+        f"{render.killed_line(t, counts.killed)}: "
+        f"{render.breakdown(t, counts.civilian_killed, counts.military_killed)}"
+    )
+
+
+@pytest.mark.parametrize(("owner", "lang"), [(OWNER, "en"), (SECOND_OWNER, "ru")])
+async def test_stats_follow_add_edit_retract_and_restore(
+    bot: EmulatedBot, catalogs: Catalogs, sandbox: Services, owner: int, lang: str
+) -> None:
+    """What a journalist reads in /stats Lachin 2026 after each admin change."""
+    t = catalogs.translator(lang)
+    query = "/stats Lachin 2026"
+
+    async def shown() -> str:
+        return _text(await bot.send(STRANGER, query))
+
+    empty = await shown()
+    assert "No incidents are recorded for these filters." in empty
+    reply = _only(
+        await bot.send(
+            owner,
+            "/add date=2026-05-04 district=Lachin civilian_killed=1 military_injured=2 "
+            "source=https://a.az/stats-flow",
+        )
+    )
+    incident_id = int((reply.plain or "").split("#")[1].split()[0])
+    text = await shown()
+    assert "3 people killed or injured" in text
+    assert _stats_line(catalogs, "en", queries.Counts(1, 0, 0, 2)) in text
+    await bot.send(owner, f'/edit {incident_id} civilian_killed=2 reason="{t._("note")}"')
+    text = await shown()
+    assert "4 people killed or injured" in text
+    assert _stats_line(catalogs, "en", queries.Counts(2, 0, 0, 2)) in text
+    await bot.send(owner, f'/retract {incident_id} reason="duplicate"')
+    assert await shown() == empty
+    await bot.send(owner, f"/restore {incident_id}")
+    assert "4 people killed or injured" in await shown()

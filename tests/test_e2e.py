@@ -310,6 +310,7 @@ async def test_incidents_are_paged_with_buttons(bot: EmulatedBot, user_id: int) 
     text = _text(first)
     assert "1–5 of 71" in text
     assert "March 12, 2026" in text  # latest first
+    assert text.count(" · #") == 5  # each entry has its number, for /edit and /history
     assert [b["text"] for b in first.buttons] == ["Older ›"]
     links = [e for e in first.entities if e["type"] == "text_link"]
     assert len(links) == 5

@@ -394,7 +394,8 @@ def incident_entry(t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str
         sources += escape(f" (+{t.number(len(row.sources) - MAX_SOURCES_SHOWN)})")
     return "\n".join(
         [
-            f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))}",
+            f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))} "
+            f"· #{row.id}",
             escape(SEPARATOR.join(details)),
             escape(t._("Source: {links}")).format(links=sources),
         ]
