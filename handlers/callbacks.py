@@ -181,3 +181,90 @@ def decode_draft(data: str) -> tuple[DraftAction, str] | None:
         return DraftAction(parts[1]), parts[2]
     except ValueError:
         return None
+
+
+# -- the guided /add: each button names its conversation (a random session) and one answer ------
+
+ADD_PREFIX = "addc"
+
+
+class AddStep(enum.StrEnum):
+    """The questions of the guided /add, in the order they are asked (Edit returns to one)."""
+
+    DATE = "date"
+    DISTRICT = "district"
+    PLACE = "place"
+    COUNTS = "counts"
+    DEVICE = "device"
+    SOURCE = "source"
+    NOTE = "note"
+
+
+class AddAction(enum.StrEnum):
+    TODAY = "t"
+    YESTERDAY = "y"
+    #: Argument: a district id.
+    DISTRICT = "d"
+    #: Argument: the four counts as four digits (civilian killed, civilian injured, military
+    #: killed, military injured).
+    COUNTS = "n"
+    #: Argument: a ``db.models.Device`` value.
+    DEVICE = "v"
+    #: Leave an optional field (place, note) empty.
+    SKIP = "s"
+    #: Show the fields that can be changed.
+    EDIT = "e"
+    #: Argument: the :class:`AddStep` to answer again.
+    FIELD = "f"
+    #: Back to the preview, nothing changed.
+    PREVIEW = "p"
+    CONFIRM = "ok"
+    CANCEL = "x"
+
+
+_ADD_STEPS = frozenset(step.value for step in AddStep)
+_ADD_WORD = re.compile(r"^[a-z]{1,20}$")
+
+
+def _add_argument_ok(action: AddAction, arg: str) -> bool:
+    if action is AddAction.DISTRICT:
+        return _id(arg) is not None
+    if action is AddAction.COUNTS:
+        return len(arg) == 4 and arg.isascii() and arg.isdigit()
+    if action is AddAction.DEVICE:
+        # The shape only: the handler reads it as a ``db.models.Device``.
+        return bool(_ADD_WORD.match(arg))
+    if action is AddAction.FIELD:
+        return arg in _ADD_STEPS
+    return arg == ""
+
+
+@dataclass(frozen=True, slots=True)
+class AddButton:
+    """``addc|<session>|<action>[|<argument>]``: a button of the guided /add. The session ties
+    it to one conversation; a button of an earlier one is refused as expired."""
+
+    session: str
+    action: AddAction
+    arg: str = ""
+
+    def encode(self) -> str:
+        parts = [ADD_PREFIX, self.session, self.action.value]
+        if self.arg:
+            parts.append(self.arg)
+        return "|".join(parts)
+
+    @classmethod
+    def decode(cls, data: str) -> AddButton | None:
+        """Parse callback data; None for anything malformed."""
+        parts = data.split("|")
+        if not 3 <= len(parts) <= 4 or parts[0] != ADD_PREFIX or not _TOKEN.match(parts[1]):
+            return None
+        try:
+            action = AddAction(parts[2])
+        except ValueError:
+            return None
+        arg = parts[3] if len(parts) == 4 else ""
+        if len(parts) == 4 and not arg:
+            return None
+        return cls(parts[1], action, arg) if _add_argument_ok(action, arg) else None
