@@ -22,15 +22,17 @@ from bot.config import Settings
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.updates import PerChatUpdateProcessor
-from db import migrate, seed
+from db import changes, migrate, seed
 from db.session import Database
 from handlers import (
     add_conversation,
     admin,
     editing,
     errors,
+    imports,
     incidents,
     language,
+    menus,
     official,
     review,
     sources,
@@ -46,7 +48,7 @@ from handlers.callbacks import (
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.parsing import Vocabulary
-from handlers.render import CATEGORY_WORDS, bot_commands
+from handlers.render import CATEGORY_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +92,11 @@ async def prepare_database(services: Services) -> None:
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     await prepare_database(services)
-    # The command menu in every language; the default language also for clients of other languages.
-    for t in services.catalogs.all():
-        await application.bot.set_my_commands(bot_commands(t), language_code=t.lang)
-    default = services.catalogs.translator(services.catalogs.default)
-    await application.bot.set_my_commands(bot_commands(default))
+    await menus.set_public_menu(application.bot, services.catalogs)
+    async with services.db.read() as connection:
+        editors = [user_id for user_id, _, _ in await changes.editors(connection)]
+    admins = sorted(services.settings.admin_ids) + editors
+    await menus.set_admin_menu(application.bot, services.catalogs, admins)
 
 
 async def _post_shutdown(application: BotApplication) -> None:
@@ -171,15 +173,22 @@ def register_handlers(application: BotApplication) -> None:
         CallbackQueryHandler(language.language_chosen, pattern=f"^{LANGUAGE_PREFIX}:")
     )
     # Admins (rights are checked inside every handler, by user id, for commands and buttons).
+    # Only new messages: editing a sent /official or /edit must not apply it a second time.
+    new = filters.UpdateType.MESSAGE
     application.add_handler(add_conversation.build_add_conversation())
-    application.add_handler(CommandHandler("edit", editing.edit_command))
-    application.add_handler(CommandHandler("retract", editing.retract_command))
-    application.add_handler(CommandHandler("restore", editing.restore_command))
-    application.add_handler(CommandHandler("history", editing.history_command))
-    application.add_handler(CommandHandler("official", official.official_command))
-    application.add_handler(CommandHandler("pending", review.pending_command))
-    application.add_handler(CommandHandler("admin", admin.admin_command))
-    application.add_handler(CommandHandler("whoami", admin.whoami_command))
+    for name, callback in (
+        ("edit", editing.edit_command),
+        ("retract", editing.retract_command),
+        ("restore", editing.restore_command),
+        ("history", editing.history_command),
+        ("official", official.official_command),
+        ("pending", review.pending_command),
+        ("admin", admin.admin_command),
+        ("whoami", admin.whoami_command),
+        ("cancel", start.nothing_to_cancel),
+    ):
+        application.add_handler(CommandHandler(name, callback, filters=new))
+    application.add_handler(MessageHandler(imports.IMPORT_FILTER, imports.import_document))
     application.add_handler(CallbackQueryHandler(editing.undo_button, pattern=f"^{UNDO_PREFIX}\\|"))
     application.add_handler(
         CallbackQueryHandler(editing.draft_button, pattern=f"^{DRAFT_PREFIX}\\|")
@@ -192,5 +201,11 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(
         MessageHandler(private & filters.TEXT & ~filters.COMMAND, stats.stats_text)
     )
-    application.add_handler(MessageHandler(private & filters.COMMAND, start.unknown_command))
+    application.add_handler(MessageHandler(private & new & filters.COMMAND, start.unknown_command))
+    # An edited admin command is not run again (the ones above take new messages only).
+    application.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, start.edited_command
+        )
+    )
     application.add_error_handler(errors.error_handler)

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
 from locales import SUPPORTED_LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.i18n import Translator
 
 PROG = "casualty-bot"
 log = logging.getLogger(PROG)
@@ -69,6 +74,27 @@ def build_parser() -> argparse.ArgumentParser:
         "can be run again safely.",
     )
     seed.add_argument("--dir", type=Path, help="dataset folder (default: SEED_DIR)")
+    importing = verbs.add_parser(
+        "import",
+        help="import incidents from a CSV file in the dataset's format",
+        description="Check every row of a CSV file in the format of the dataset's incidents.csv "
+        "and add the incidents not in the database yet, in one transaction. If any row has a "
+        "problem, the problems are printed by line and nothing is imported (exit status 1). Rows "
+        "already in the database, or repeated in the file, are skipped. The import is recorded in "
+        "the audit trail as made from the shell and is not reviewed. Applies migrations and loads "
+        "the dataset into an empty database first, as run does.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv", help="the CSV file")
+    importing.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the file and say what would be added, without writing anything",
+    )
+    importing.add_argument(
+        "--lang",
+        choices=SUPPORTED_LANGUAGES,
+        help="the language of the report (default: DEFAULT_LANGUAGE)",
+    )
     return parser
 
 
@@ -106,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.console import run_console
 
             return asyncio.run(run_console(settings, language=args.lang))
+        if args.verb == "import":
+            return import_command(settings, args)
         return asyncio.run(db_command(settings, args))
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -164,6 +192,71 @@ async def db_command(settings: Settings, args: argparse.Namespace) -> int:
                 f"present), {report.totals_added} official totals added "
                 f"({report.totals_present} already present)"
             )
+    finally:
+        await database.dispose()
+    return 0
+
+
+def import_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``import FILE.csv``: all or nothing, as an admin's CSV in the chat, but never reviewed."""
+    from bot.i18n import Catalogs
+    from db import imports
+    from handlers.render.imports import too_large_text
+
+    path: Path = args.file
+    catalogs = Catalogs.load(settings.default_language, settings.tz)
+    t = catalogs.translator(args.lang or settings.default_language)
+    try:
+        if path.stat().st_size > imports.MAX_FILE_BYTES:
+            print(f"{PROG}: {path}: {too_large_text(t)}", file=sys.stderr)
+            return 1
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"{PROG}: {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_import(settings, t, path, data, dry_run=args.dry_run))
+
+
+async def _import(
+    settings: Settings, t: Translator, path: Path, data: bytes, *, dry_run: bool
+) -> int:
+    from db import imports, migrate, seed
+    from db.session import Database
+    from handlers.render.imports import (
+        checked_lines,
+        import_problem_text,
+        imported_lines,
+        problems_summary,
+    )
+
+    database = Database(settings.database_url)
+    try:
+        await migrate.upgrade(database)
+        seeded = await seed.seed_if_empty(database, settings.seed_dir)
+        if seeded is not None:
+            print(
+                f"loaded {settings.seed_dir} into the empty database: {seeded.districts_added} "
+                f"districts, {seeded.incidents_added} incidents, {seeded.totals_added} official "
+                "totals"
+            )
+        async with database.session() as session:
+            gazetteer = await seed.load_gazetteer(session)
+        parsed = imports.parse_csv(data, gazetteer, dt.datetime.now(settings.tz).date())
+        if not parsed.ok:
+            for problem in parsed.problems:
+                where = f"{path}:{problem.line}" if problem.line is not None else str(path)
+                print(f"{where}: {import_problem_text(t, gazetteer, problem)}", file=sys.stderr)
+            for line in problems_summary(t, path.name, parsed.problems):
+                print(f"{PROG}: {line}", file=sys.stderr)
+            return 1
+        rows = parsed.rows
+        if dry_run:
+            async with database.read() as connection:
+                skipped = await imports.present_lines(connection, rows)
+            print("\n".join(checked_lines(t, path.name, rows, skipped)))
+            return 0
+        report = await imports.import_rows(database, rows, None)
+        print("\n".join(imported_lines(t, path.name, report, imports.added_drafts(rows, report))))
     finally:
         await database.dispose()
     return 0

@@ -127,6 +127,30 @@ class EmulatedBot:
         update = self.emulator.user_sends(user_id, text, chat_id=chat_id)
         return await self._handled(update, chat_id or user_id)
 
+    async def send_document(
+        self,
+        user_id: int,
+        filename: str,
+        data: bytes,
+        *,
+        mime_type: str = "text/csv",
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> list[SentMessage]:
+        """A user sends a file (as a document, with an optional caption); returns what the bot
+        sent or edited in that chat while handling it."""
+        update = self.emulator.user_sends_document(
+            user_id, filename, data, mime_type=mime_type, caption=caption, chat_id=chat_id
+        )
+        return await self._handled(update, chat_id or user_id)
+
+    async def edit(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> list[SentMessage]:
+        """A user edits the text of a message they sent earlier."""
+        update = self.emulator.user_edits(user_id, message_id, text, chat_id=chat_id)
+        return await self._handled(update, chat_id or user_id)
+
     async def press(
         self, user_id: int, message_id: int, data: str, *, chat_id: int | None = None
     ) -> list[SentMessage]:

@@ -8,7 +8,13 @@ from telegram.constants import ChatType
 from handlers import menus
 from handlers.auth import Role, role_of
 from handlers.context import BotContext
-from handlers.render import render_help, render_start, render_unknown_command
+from handlers.render import (
+    render_edited_command,
+    render_help,
+    render_nothing_to_cancel,
+    render_start,
+    render_unknown_command,
+)
 from handlers.render.admin import render_admin_help
 from handlers.replies import reply
 from handlers.stats import answer_stats
@@ -45,6 +51,17 @@ async def help_command(update: Update, context: BotContext) -> None:
     if await _admin_in_private(update, context):
         text += "\n\n" + render_admin_help(t, context.services.settings.review_required)
     await reply(update, text)
+
+
+async def nothing_to_cancel(update: Update, context: BotContext) -> None:
+    """/cancel outside a conversation (the guided /add handles its own)."""
+    t = await context.translator(update)
+    await reply(update, render_nothing_to_cancel(t))
+
+
+async def edited_command(update: Update, context: BotContext) -> None:
+    t = await context.translator(update)
+    await reply(update, render_edited_command(t))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -754,3 +754,27 @@ async def test_stats_follow_add_edit_retract_and_restore(
     assert await shown() == empty
     await bot.send(owner, f"/restore {incident_id}")
     assert "4 people killed or injured" in await shown()
+
+
+async def test_editing_a_sent_command_does_not_apply_it_again(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    from bot.harness import TrackedApplication
+
+    app = bot.app
+    assert isinstance(app, TrackedApplication)
+    command = (
+        "/official as_of=2026-10-01 total=400 source=https://anama.gov.az/news/400 issuer=ANAMA"
+    )
+    update = bot.emulator.user_sends(OWNER, command)
+    await app.expect(update["update_id"])
+    totals = await _count(sandbox, OfficialTotal)
+    edited = await bot.edit(OWNER, update["message"]["message_id"], command.replace("400", "401"))
+    assert [m.plain for m in edited] == [
+        "An edited command is not run again: send it as a new message."
+    ]
+    assert await _count(sandbox, OfficialTotal) == totals
+
+
+async def test_cancel_with_nothing_to_cancel(bot: EmulatedBot) -> None:
+    assert _text(await bot.send(STRANGER, "/cancel")) == "There is nothing to cancel."

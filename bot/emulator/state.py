@@ -410,6 +410,24 @@ class EmulatorState:
         message = self._user_message(user, chat, reply_to)
         return self._queue_user_message(chat, message, "text", text)
 
+    def user_edits(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> dict[str, Any]:
+        """Queues an ``edited_message``: the user changed the text of a message they sent."""
+        _, chat = self._sender_chat(user_id, chat_id)
+        original = chat.messages.get(message_id)
+        if original is None or original.get("from", {}).get("id") != user_id:
+            raise ValueError(f"user {user_id} sent no message {message_id} in chat {chat.id}")
+        message = copy.deepcopy(original)
+        message["text"] = text
+        message["edit_date"] = int(time.time())
+        message.pop("entities", None)
+        entities = find_user_message_entities(text)
+        if entities:
+            message["entities"] = entities
+        chat.messages[message_id] = message
+        return self._queue("edited_message", copy.deepcopy(message))
+
     def user_sends_document(
         self,
         user_id: int,

@@ -608,6 +608,14 @@ def unavailable_text(t: Translator) -> str:
     return t._("The database is temporarily unavailable. Please try again in a few minutes.")
 
 
+def render_edited_command(t: Translator) -> str:
+    return escape(t._("An edited command is not run again: send it as a new message."))
+
+
+def render_nothing_to_cancel(t: Translator) -> str:
+    return escape(t._("There is nothing to cancel."))
+
+
 def render_unknown_command(t: Translator) -> str:
     return escape(t._("I do not know that command. Send /help to see what I can do."))
 

@@ -1,0 +1,482 @@
+"""Bulk import of incidents from a CSV file in the dataset's format (``incidents.csv``, see
+``db/seed/azerbaijan/README.md``): parse and check every row, then add them all in one
+transaction or none.
+
+:func:`parse_csv` is pure: it reads the file's bytes and returns the rows as drafts, or the
+problems found, each with its line and column, its kind, the value and the limit broken. The
+rendering layer words them in the reader's language. Any problem anywhere means nothing is
+imported. The checks are those of the admin forms (``handlers.forms``), kept here because the
+store must not import the handlers: the kinds have the same values as ``FormProblemKind`` and
+the limits are the same (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from db import changes
+from db.changes import COUNT_FIELDS, ImportReport, IncidentDraft, natural_key
+from db.gazetteer import Gazetteer
+from db.models import DatePrecision, Device, Incident, IncidentSource
+from db.queries import Reader
+from db.seed import date_span
+from db.session import Database
+
+#: The largest file accepted (checked before it is downloaded): about 3,500 rows like the shipped
+#: ones.
+MAX_FILE_BYTES = 1024 * 1024
+#: The most rows one file may have. Adding a row takes a few milliseconds (its audit entry and
+#: the pre-aggregated totals are written with it), so this keeps an import, which holds up its
+#: chat and the approval button of a reviewed one, to a few seconds.
+MAX_ROWS = 2000
+#: The same limits as the admin forms' (``handlers.forms``).
+MAX_COUNT = 1000
+MAX_URL = 2048
+MAX_PLACE = 200
+MAX_ACTIVITY = 64
+MAX_NOTE = 1000
+MIN_YEAR = 1900
+#: Not stored yet, but checked so that a file that passes is a sound dataset file.
+MAX_TITLE = 1000
+
+#: The columns of ``incidents.csv``, in its order.
+COLUMNS = (
+    "date",
+    "date_precision",
+    "district",
+    "settlement",
+    *COUNT_FIELDS,
+    "device",
+    "activity",
+    "description",
+    "source_url",
+    "source_title",
+    "date_note",
+)
+#: Columns a file must have; the others may be left out.
+REQUIRED_COLUMNS = ("date", "district", *COUNT_FIELDS, "source_url")
+#: Media types Telegram clients give a CSV file (besides a name ending in ``.csv``).
+CSV_MIME_TYPES = frozenset(
+    {"text/csv", "text/comma-separated-values", "application/csv", "text/x-csv"}
+)
+#: Optional text columns and their longest length.
+TEXT_LIMITS = {
+    "settlement": MAX_PLACE,
+    "activity": MAX_ACTIVITY,
+    "description": MAX_NOTE,
+    "source_title": MAX_TITLE,
+    "date_note": MAX_NOTE,
+}
+
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACE = re.compile(r"\s+")
+_HOST = re.compile(r"^[^\s/@:?#]+(?::\d{1,5})?$")
+_DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?$")
+
+
+class ImportProblemKind(enum.StrEnum):
+    # The file as a whole (no line, or the line where reading stopped).
+    NOT_UTF8 = "not_utf8"
+    BAD_CSV = "bad_csv"
+    EMPTY_FILE = "empty_file"
+    MISSING_COLUMNS = "missing_columns"
+    UNKNOWN_COLUMNS = "unknown_columns"
+    REPEATED_COLUMNS = "repeated_columns"
+    NO_ROWS = "no_rows"
+    TOO_MANY_ROWS = "too_many_rows"
+    # One row.
+    FIELD_COUNT = "field_count"
+    UNKNOWN_PRECISION = "unknown_precision"
+    # One row, as the admin forms' FormProblemKind of the same value.
+    MISSING = "missing"
+    BAD_DATE = "bad_date"
+    FUTURE_DATE = "future_date"
+    TOO_OLD = "too_old"
+    BAD_NUMBER = "bad_number"
+    TOO_LARGE = "too_large"
+    NO_CASUALTIES = "no_casualties"
+    UNKNOWN_DISTRICT = "unknown_district"
+    BAD_URL = "bad_url"
+    TOO_LONG = "too_long"
+    UNKNOWN_DEVICE = "unknown_device"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    kind: ImportProblemKind
+    #: The line of the file where the row starts (the header is line 1); None for the file.
+    line: int | None = None
+    column: str | None = None
+    #: The value found, shortened.
+    value: str = ""
+    #: The limit broken (TOO_LARGE, TOO_LONG, TOO_MANY_ROWS), or the number of fields the
+    #: header has (FIELD_COUNT).
+    limit: int | None = None
+    #: Nearest districts (UNKNOWN_DISTRICT).
+    hints: tuple[int, ...] = ()
+    #: Columns missing, unknown or repeated.
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """A file's rows as drafts (line, draft) when it has no problem; else its problems."""
+
+    rows: tuple[tuple[int, IncidentDraft], ...] = ()
+    problems: tuple[ImportProblem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _RowInvalid(ValueError):
+    def __init__(self, problem: ImportProblem) -> None:
+        super().__init__(problem.kind.value)
+        self.problem = problem
+
+
+def is_csv(file_name: str | None, mime_type: str | None) -> bool:
+    """A document that may be a CSV file: by its name, or by its media type."""
+    if file_name and file_name.lower().endswith(".csv"):
+        return True
+    return (mime_type or "").split(";")[0].strip().lower() in CSV_MIME_TYPES
+
+
+def clean(value: str) -> str:
+    """Control characters out, runs of white space as one space, no edges (as in the forms)."""
+    return _SPACE.sub(" ", _CONTROL.sub(" ", value)).strip()
+
+
+def _short(value: str, limit: int = 60) -> str:
+    return value if len(value) <= limit else value[:limit]
+
+
+# -- single values --------------------------------------------------------------------------------
+
+
+def _date(
+    value: str, precision_text: str, line: int, today: dt.date
+) -> tuple[dt.date, DatePrecision]:
+    text = value.strip()
+    if not text:
+        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, "date"))
+    match = _DATE.match(text)
+    problem = ImportProblem(ImportProblemKind.BAD_DATE, line, "date", _short(text))
+    if match is None:
+        raise _RowInvalid(problem)
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    written = (
+        DatePrecision.DAY
+        if day is not None
+        else DatePrecision.MONTH
+        if month is not None
+        else DatePrecision.YEAR
+    )
+    if precision_text:
+        try:
+            precision = DatePrecision(precision_text.strip().lower())
+        except ValueError:
+            raise _RowInvalid(
+                ImportProblem(
+                    ImportProblemKind.UNKNOWN_PRECISION,
+                    line,
+                    "date_precision",
+                    _short(clean(precision_text)),
+                )
+            ) from None
+    else:
+        precision = written
+    # A date may be written more exactly than its precision (2023-07-01 for July 2023), not less.
+    order = (DatePrecision.YEAR, DatePrecision.MONTH, DatePrecision.DAY)
+    if order.index(written) < order.index(precision):
+        raise _RowInvalid(problem)
+    if year < MIN_YEAR:
+        raise _RowInvalid(ImportProblem(ImportProblemKind.TOO_OLD, line, "date", _short(text)))
+    try:
+        start = dt.date(year, month or 1, day or 1)
+    except ValueError:
+        raise _RowInvalid(problem) from None
+    start = date_span(start, precision)[0]
+    if start > today:
+        raise _RowInvalid(ImportProblem(ImportProblemKind.FUTURE_DATE, line, "date", _short(text)))
+    return start, precision
+
+
+def _count(value: str, column: str, line: int) -> int:
+    text = value.strip()
+    if not text:
+        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
+    if not text.isascii() or not text.isdigit():
+        raise _RowInvalid(ImportProblem(ImportProblemKind.BAD_NUMBER, line, column, _short(text)))
+    if len(text) > 12 or int(text) > MAX_COUNT:
+        raise _RowInvalid(
+            ImportProblem(ImportProblemKind.TOO_LARGE, line, column, _short(text), MAX_COUNT)
+        )
+    return int(text)
+
+
+def _url(value: str, column: str, line: int) -> str:
+    """An absolute http(s) URL with a host, no credentials, no spaces or control characters."""
+    url = value.strip()
+    if not url:
+        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
+    if len(url) > MAX_URL:
+        raise _RowInvalid(
+            ImportProblem(ImportProblemKind.TOO_LONG, line, column, _short(url), MAX_URL)
+        )
+    bad = _RowInvalid(ImportProblem(ImportProblemKind.BAD_URL, line, column, _short(url)))
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc
+    except ValueError:
+        raise bad from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not host
+        or not _HOST.match(host)
+        or "." not in host.split(":")[0].strip(".")
+        or any(c.isspace() or ord(c) < 32 or c in "<>\"'`" for c in url)
+    ):
+        raise bad
+    return url
+
+
+def _text(value: str, column: str, line: int, limit: int) -> str | None:
+    """Optional text: None when empty."""
+    text = clean(value)
+    if len(text) > limit:
+        raise _RowInvalid(
+            ImportProblem(ImportProblemKind.TOO_LONG, line, column, _short(text), limit)
+        )
+    return text or None
+
+
+def _district(value: str, line: int, gazetteer: Gazetteer) -> int | None:
+    """A district by any of its names; empty where the source does not say."""
+    name = clean(value)
+    if not name:
+        return None
+    found = gazetteer.resolve(name)
+    if found is None:
+        raise _RowInvalid(
+            ImportProblem(
+                ImportProblemKind.UNKNOWN_DISTRICT,
+                line,
+                "district",
+                _short(name),
+                hints=tuple(gazetteer.suggest(name)),
+            )
+        )
+    return found
+
+
+def _device(value: str, line: int) -> Device:
+    word = clean(value).lower().replace("-", "").replace("_", "").replace(" ", "")
+    if not word:
+        return Device.UNKNOWN
+    for device in Device:
+        if word == device.value:
+            return device
+    raise _RowInvalid(
+        ImportProblem(ImportProblemKind.UNKNOWN_DEVICE, line, "device", _short(clean(value)))
+    )
+
+
+def _attempt(problems: list[ImportProblem], check: Callable[[], T]) -> T | None:
+    try:
+        return check()
+    except _RowInvalid as exc:
+        problems.append(exc.problem)
+        return None
+
+
+def check_row(
+    line: int, row: Mapping[str, str], gazetteer: Gazetteer, today: dt.date
+) -> tuple[IncidentDraft | None, list[ImportProblem]]:
+    """One row: its draft, or every problem it has (each column is checked on its own)."""
+    problems: list[ImportProblem] = []
+    cell = {column: row.get(column) or "" for column in COLUMNS}
+    date = _attempt(problems, partial(_date, cell["date"], cell["date_precision"], line, today))
+    district = _attempt(problems, partial(_district, cell["district"], line, gazetteer))
+    counts = {
+        name: _attempt(problems, partial(_count, cell[name], name, line)) for name in COUNT_FIELDS
+    }
+    device = _attempt(problems, partial(_device, cell["device"], line))
+    url = _attempt(problems, partial(_url, cell["source_url"], "source_url", line))
+    texts = {
+        column: _attempt(problems, partial(_text, cell[column], column, line, limit))
+        for column, limit in TEXT_LIMITS.items()
+    }
+    if all(c is not None for c in counts.values()) and not any(counts.values()):
+        problems.append(ImportProblem(ImportProblemKind.NO_CASUALTIES, line))
+    if problems:
+        return None, problems
+    assert date is not None and device is not None and url is not None
+    draft = IncidentDraft(
+        date=date[0],
+        precision=date[1],
+        # The dataset leaves the district empty where the source does not say (as the store
+        # does); IncidentDraft is typed for the forms, which require one.
+        district_id=cast(int, district),
+        source_url=url,
+        settlement=texts["settlement"],
+        device=device,
+        activity=texts["activity"],
+        note=texts["description"],
+        **{name: counts[name] or 0 for name in COUNT_FIELDS},
+    )
+    return draft, []
+
+
+# -- the file -------------------------------------------------------------------------------------
+
+
+def _header_problems(header: Sequence[str]) -> list[ImportProblem]:
+    missing = tuple(c for c in REQUIRED_COLUMNS if c not in header)
+    unknown = tuple(dict.fromkeys(c for c in header if c not in COLUMNS))
+    repeated = tuple(dict.fromkeys(c for c in header if c in COLUMNS and header.count(c) > 1))
+    problems = []
+    if missing:
+        problems.append(ImportProblem(ImportProblemKind.MISSING_COLUMNS, 1, names=missing))
+    if unknown:
+        problems.append(
+            ImportProblem(
+                ImportProblemKind.UNKNOWN_COLUMNS, 1, names=tuple(_short(c) for c in unknown[:10])
+            )
+        )
+    if repeated:
+        problems.append(ImportProblem(ImportProblemKind.REPEATED_COLUMNS, 1, names=repeated))
+    return problems
+
+
+def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
+    """Every row of a file in the dataset's format, checked; no draft at all if any has a problem.
+
+    UTF-8 (a byte-order mark is fine), comma-separated (semicolons too, as spreadsheets in some
+    locales write them), one header row naming the columns in any order; blank lines are
+    skipped. Line numbers are those of the file, where each row starts."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return ParsedFile(problems=(ImportProblem(ImportProblemKind.NOT_UTF8, line),))
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header: list[str] | None = None
+    drafts: list[tuple[int, IncidentDraft]] = []
+    problems: list[ImportProblem] = []
+    count = 0
+    start = 1
+    try:
+        for record in reader:
+            line, start = start, reader.line_num + 1
+            if not any(cell.strip() for cell in record):
+                continue
+            if header is None:
+                header = [clean(cell).lower() for cell in record]
+                found = _header_problems(header)
+                if found:
+                    return ParsedFile(problems=tuple(found))
+                continue
+            count += 1
+            if count > MAX_ROWS:
+                return ParsedFile(
+                    problems=(ImportProblem(ImportProblemKind.TOO_MANY_ROWS, line, limit=MAX_ROWS),)
+                )
+            if len(record) > len(header) and not any(c.strip() for c in record[len(header) :]):
+                record = record[: len(header)]  # trailing empty cells, as spreadsheets add
+            if len(record) != len(header):
+                problems.append(
+                    ImportProblem(
+                        ImportProblemKind.FIELD_COUNT,
+                        line,
+                        value=str(len(record)),
+                        limit=len(header),
+                    )
+                )
+                continue
+            draft, row_problems = check_row(
+                line, dict(zip(header, record, strict=True)), gazetteer, today
+            )
+            problems += row_problems
+            if draft is not None:
+                drafts.append((line, draft))
+    except csv.Error:
+        problems.append(ImportProblem(ImportProblemKind.BAD_CSV, start))
+    if header is None and not problems:
+        return ParsedFile(problems=(ImportProblem(ImportProblemKind.EMPTY_FILE),))
+    if problems:
+        return ParsedFile(problems=tuple(problems))
+    if not drafts:
+        return ParsedFile(problems=(ImportProblem(ImportProblemKind.NO_ROWS),))
+    return ParsedFile(rows=tuple(drafts))
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+
+async def present_lines(db: Reader, rows: Sequence[tuple[int, IncidentDraft]]) -> list[int]:
+    """The lines an import would skip now: rows already in the store (by natural key, as
+    ``changes.import_incidents`` decides) and rows repeated earlier in the file. Reads only."""
+    present = {
+        tuple(r)
+        for r in await db.execute(
+            select(
+                Incident.date,
+                Incident.district_id,
+                *(getattr(Incident, name) for name in COUNT_FIELDS),
+                IncidentSource.url,
+            ).join(IncidentSource, IncidentSource.incident_id == Incident.id)
+        )
+    }
+    skipped = []
+    for line, draft in rows:
+        key = natural_key(draft)
+        if key in present:
+            skipped.append(line)
+        else:
+            present.add(key)
+    return skipped
+
+
+async def import_rows(
+    db: Database, rows: Sequence[tuple[int, IncidentDraft]], actor: int | None
+) -> ImportReport:
+    """Add the rows not in the store yet, in one transaction (all or nothing), taking turns with
+    the other admins' writes (so that two imports of one file add it once). ``actor`` None is
+    the shell."""
+    async with db.write() as session:
+        return await changes.import_incidents(session, rows, actor)
+
+
+def review_payload(
+    rows: Sequence[tuple[int, IncidentDraft]], file_name: str | None
+) -> dict[str, Any]:
+    """The payload of an import kept for review (``changes.approve`` applies it)."""
+    payload: dict[str, Any] = {"rows": [[line, draft.to_json()] for line, draft in rows]}
+    if file_name:
+        payload["file"] = file_name
+    return payload
+
+
+def added_drafts(
+    rows: Sequence[tuple[int, IncidentDraft]], report: ImportReport
+) -> list[IncidentDraft]:
+    """The rows that an import added (those it did not skip), in the file's order."""
+    skipped = set(report.skipped)
+    return [draft for line, draft in rows if line not in skipped]

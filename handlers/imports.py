@@ -1,0 +1,134 @@
+"""Bulk import: an admin sends a CSV file in the dataset's format (a document in a private chat,
+or in a group with the caption /import, or /import in reply to such a document).
+
+Every row is checked before anything is written; with any problem nothing is imported and the
+problems are listed by line. Otherwise the rows not in the store yet are added in one
+transaction (owners, or anyone when review is off), or kept as one change for review (editors).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Document, Message, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+from telegram.ext import filters
+
+from db import changes, imports
+from db.changes import ImportReport
+from db.models import ChangeKind
+from handlers.auth import Role, needs_review, require
+from handlers.context import BotContext
+from handlers.editing import notify_reviewers, today
+from handlers.render.imports import (
+    import_usage,
+    render_download_failed,
+    render_import_problems,
+    render_import_proposed,
+    render_imported,
+    render_not_csv,
+    render_too_large,
+)
+from handlers.replies import reply
+
+log = logging.getLogger(__name__)
+
+_COMMAND_RE = re.compile(r"^/import(?:@(\w+))?(?:\s|$)", re.IGNORECASE)
+
+#: What the import handler takes (new messages only, not edits): any document in a private chat;
+#: in a group, a document with the caption /import; and the command /import itself (alone it
+#: explains how to import; in reply to a document it imports that document).
+IMPORT_FILTER = filters.UpdateType.MESSAGE & (
+    (filters.Document.ALL & (filters.ChatType.PRIVATE | filters.CaptionRegex(_COMMAND_RE)))
+    | filters.Regex(_COMMAND_RE)
+)
+
+
+def _addressed_to_another_bot(message: Message, username: str | None) -> bool:
+    """``/import@other_bot``: a command for another bot in the same group."""
+    match = _COMMAND_RE.match(message.text or message.caption or "")
+    mention = match.group(1) if match else None
+    return mention is not None and mention.lower() != (username or "").lower()
+
+
+def _document(message: Message) -> Document | None:
+    if message.document is not None:
+        return message.document
+    if message.text is not None and message.reply_to_message is not None:
+        return message.reply_to_message.document
+    return None
+
+
+async def import_document(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None or _addressed_to_another_bot(message, context.bot.username):
+        return
+    # Rights first: a reader's file is not even downloaded.
+    role = await require(update, context, Role.EDITOR, "import")
+    if role is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    document = _document(message)
+    if document is None:
+        await reply(update, import_usage(t))
+        return
+    name = document.file_name
+    if not imports.is_csv(name, document.mime_type):
+        await reply(update, render_not_csv(t))
+        return
+    if document.file_size is not None and document.file_size > imports.MAX_FILE_BYTES:
+        await reply(update, render_too_large(t))
+        return
+    try:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not download %s: %s", document.file_id, exc)
+        await reply(update, render_download_failed(t))
+        return
+    if len(data) > imports.MAX_FILE_BYTES:
+        await reply(update, render_too_large(t))
+        return
+    user = update.effective_user
+    assert user is not None
+    parsed = imports.parse_csv(data, services.gazetteer, today(context))
+    if not parsed.ok:
+        log.info(
+            "user_id=%s import of %r refused: %d problems", user.id, name, len(parsed.problems)
+        )
+        await reply(update, render_import_problems(t, services.gazetteer, name, parsed.problems))
+        return
+    rows = parsed.rows
+    try:  # a large file takes a few seconds
+        await message.reply_chat_action(ChatAction.TYPING)
+    except TelegramError as exc:
+        log.debug("chat action: %s", exc)
+    if needs_review(context, role):
+        async with services.db.read() as connection:
+            skipped = await imports.present_lines(connection, rows)
+        if len(skipped) == len(rows):
+            # Nothing would change: no reviewer is bothered.
+            await reply(update, render_imported(t, name, ImportReport(skipped=skipped), []))
+            return
+        async with services.db.write() as session:
+            change = await changes.propose(
+                session, ChangeKind.IMPORT, user.id, imports.review_payload(rows, name)
+            )
+        log.info(
+            "user_id=%s proposed importing %d rows as change %s", user.id, len(rows), change.id
+        )
+        proposed = render_import_proposed(t, name, rows, skipped, change.id)
+        await reply(update, proposed.text, proposed.keyboard)
+        await notify_reviewers(context, change.id, user.id)
+        return
+    report = await imports.import_rows(services.db, rows, user.id)
+    log.info(
+        "user_id=%s imported %r: %d added, %d skipped",
+        user.id,
+        name,
+        len(report.added),
+        len(report.skipped),
+    )
+    await reply(update, render_imported(t, name, report, imports.added_drafts(rows, report)))
