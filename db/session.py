@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-
 #: The key that serialises admins' writes (see ``Database.write``).
 WRITE_LOCK = 0x7772_6974
 
