@@ -95,7 +95,8 @@ class IncidentDraft:
 
     date: dt.date
     precision: DatePrecision
-    district_id: int
+    #: None only where a dataset row does not say (admins' forms require a district).
+    district_id: int | None
     source_url: str
     settlement: str | None = None
     civilian_killed: int = 0
@@ -105,6 +106,9 @@ class IncidentDraft:
     device: Device = Device.UNKNOWN
     activity: str | None = None
     note: str | None = None
+    #: From a CSV import: the source's title and a note on how the date is known.
+    source_title: str | None = None
+    date_note: str | None = None
 
     @property
     def span(self) -> tuple[dt.date, dt.date]:
@@ -123,7 +127,7 @@ class IncidentDraft:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IncidentDraft:
-        values = dict(data)
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         values["date"] = dt.date.fromisoformat(values["date"])
         values["precision"] = DatePrecision(values["precision"])
         values["device"] = Device(values["device"])
@@ -241,8 +245,14 @@ def patch_storage(patch: Mapping[str, Any]) -> dict[str, Any]:
 # -- audit ----------------------------------------------------------------------------------------
 
 
-def audit(
-    session: AsyncSession,
+def audit(session: AsyncSession, action: str, actor: int | None, **details: Any) -> AuditEntry:
+    """Record a change in the session's transaction (see :func:`_audit_entry` for the details)."""
+    entry = _audit_entry(action, actor, **details)
+    session.add(entry)
+    return entry
+
+
+def _audit_entry(
     action: str,
     actor: int | None,
     *,
@@ -254,7 +264,7 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(
+    return AuditEntry(
         at=now(),
         actor=actor,
         action=action,
@@ -267,8 +277,6 @@ def audit(
         before=before,
         after=after,
     )
-    session.add(entry)
-    return entry
 
 
 # -- incidents ------------------------------------------------------------------------------------
@@ -291,13 +299,10 @@ def _urls(incident: Incident) -> list[str]:
     return [s.url for s in incident.sources]
 
 
-async def add_incident(
-    session: AsyncSession, draft: IncidentDraft, actor: int | None, *, change_id: int | None = None
-) -> Incident:
-    """Record a new, published incident."""
+def _new_incident(draft: IncidentDraft, actor: int | None) -> Incident:
     start, end = draft.span
     stamp = now()
-    incident = Incident(
+    return Incident(
         date=start,
         date_end=end,
         date_precision=draft.precision,
@@ -310,27 +315,49 @@ async def add_incident(
         device=draft.device,
         activity=draft.activity,
         description=draft.note or "",
+        date_note=draft.date_note,
         status=IncidentStatus.PUBLISHED,
         created_by=actor,
         created_at=stamp,
         updated_by=actor,
         updated_at=stamp,
         version=1,
-        sources=[IncidentSource(url=draft.source_url)],
+        sources=[IncidentSource(url=draft.source_url, title=draft.source_title)],
     )
-    session.add(incident)
+
+
+async def add_incident(
+    session: AsyncSession, draft: IncidentDraft, actor: int | None, *, change_id: int | None = None
+) -> Incident:
+    """Record a new, published incident."""
+    return (await add_incidents(session, [draft], actor, change_id=change_id))[0]
+
+
+async def add_incidents(
+    session: AsyncSession,
+    drafts: Sequence[IncidentDraft],
+    actor: int | None,
+    *,
+    change_id: int | None = None,
+) -> list[Incident]:
+    """Record new, published incidents: one flush for all, the totals moved once per row of
+    ``incident_totals`` they touch, an audit entry for each."""
+    incidents = [_new_incident(draft, actor) for draft in drafts]
+    session.add_all(incidents)
     await session.flush()
-    await totals.apply(session, None, totals.Contribution.of(incident))
-    audit(
-        session,
-        "incident.add",
-        actor,
-        incident=incident,
-        change_id=change_id,
-        after=snapshot(incident, [draft.source_url]),
+    await totals.apply_many(session, [totals.Contribution.of(i) for i in incidents])
+    session.add_all(
+        _audit_entry(
+            "incident.add",
+            actor,
+            incident=incident,
+            change_id=change_id,
+            after=snapshot(incident, [draft.source_url]),
+        )
+        for incident, draft in zip(incidents, drafts, strict=True)
     )
     await session.flush()
-    return incident
+    return incidents
 
 
 async def _change_incident(
@@ -644,6 +671,10 @@ def natural_key(draft: IncidentDraft) -> tuple[Any, ...]:
     )
 
 
+#: Rows added per flush (bounded memory and statement size for big imports).
+IMPORT_CHUNK = 500
+
+
 @dataclass
 class ImportReport:
     added: list[int] = field(default_factory=list)
@@ -671,14 +702,19 @@ async def import_incidents(
             ).join(IncidentSource, IncidentSource.incident_id == Incident.id)
         )
     }
+    new: list[IncidentDraft] = []
     for line, draft in rows:
         key = natural_key(draft)
         if key in present:
             report.skipped.append(line)
             continue
         present.add(key)
-        incident = await add_incident(session, draft, actor, change_id=change_id)
-        report.added.append(incident.id)
+        new.append(draft)
+    for start in range(0, len(new), IMPORT_CHUNK):
+        added = await add_incidents(
+            session, new[start : start + IMPORT_CHUNK], actor, change_id=change_id
+        )
+        report.added += [incident.id for incident in added]
     audit(
         session,
         "import",

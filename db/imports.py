@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -329,14 +329,15 @@ def check_row(
     draft = IncidentDraft(
         date=date[0],
         precision=date[1],
-        # The dataset leaves the district empty where the source does not say (as the store
-        # does); IncidentDraft is typed for the forms, which require one.
-        district_id=cast(int, district),
+        # The dataset leaves the district empty where the source does not say.
+        district_id=district,
         source_url=url,
         settlement=texts["settlement"],
         device=device,
         activity=texts["activity"],
         note=texts["description"],
+        source_title=texts["source_title"],
+        date_note=texts["date_note"],
         **{name: counts[name] or 0 for name in COUNT_FIELDS},
     )
     return draft, []

@@ -30,7 +30,7 @@ from db.models import (
     IssuerName,
     OfficialTotal,
 )
-from db.session import Database
+from db.session import WRITE_LOCK, Database
 
 COUNT_FIELDS = ("civilian_killed", "civilian_injured", "military_killed", "military_injured")
 OFFICIAL_FIGURES = ("total", "killed", "injured", *COUNT_FIELDS)
@@ -167,10 +167,6 @@ async def _is_empty(session: AsyncSession) -> bool:
     return not districts and not incidents
 
 
-#: The key that serialises loaders of several processes (see ``Database.exclusive``).
-_SEED_LOCK = 0x7365_6564
-
-
 def check_dataset(directory: Path) -> None:
     """Raise DatasetError unless ``directory`` holds a dataset's three files."""
     for name in ("districts.csv", "incidents.csv", "official_totals.csv"):
@@ -180,7 +176,7 @@ def check_dataset(directory: Path) -> None:
 
 async def seed(db: Database, directory: Path) -> SeedReport:
     """Load the dataset in ``directory`` in one transaction; all or nothing. Rows already in the
-    store are skipped; loaders of several processes take turns."""
+    store are skipped; loaders of several processes, and admins' writes, take turns."""
     report = await _load(db, directory, only_if_empty=False)
     assert report is not None
     return report
@@ -196,7 +192,7 @@ async def _load(db: Database, directory: Path, *, only_if_empty: bool) -> SeedRe
     check_dataset(directory)
     report = SeedReport()
     async with db.transaction() as session:
-        await db.exclusive(session, _SEED_LOCK)
+        await db.exclusive(session, WRITE_LOCK)
         if only_if_empty and not await _is_empty(session):
             return None
         await _seed_districts(session, directory / "districts.csv", report)

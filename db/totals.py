@@ -126,6 +126,26 @@ async def apply(
             await _add(session, {**key, **values})
 
 
+async def apply_many(session: AsyncSession, contributions: Iterable[Contribution | None]) -> None:
+    """Count several new incidents: their values added up per row of the totals first, so that
+    each row is written once however many incidents it gains."""
+    summed: dict[tuple[object, ...], dict[str, int]] = {}
+    for contribution in contributions:
+        if contribution is None:
+            continue
+        values = contribution.values(1)
+        for key in contribution.rows():
+            ident = (key["grain"], key["district"], key["date"], key["date_end"])
+            row = summed.setdefault(ident, dict.fromkeys(SUMMED, 0))
+            for name in SUMMED:
+                row[name] += values[name]
+    for (grain, district, start, end), values in summed.items():
+        await _add(
+            session,
+            {"grain": grain, "district": district, "date": start, "date_end": end, **values},
+        )
+
+
 async def _add(session: AsyncSession, row: dict[str, object]) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert

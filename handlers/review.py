@@ -22,6 +22,7 @@ from handlers.render.admin import (
     render_refusal,
     review_keyboard,
 )
+from handlers.render.imports import import_outcome
 from handlers.replies import edit, reply
 
 log = logging.getLogger(__name__)
@@ -86,10 +87,7 @@ def _outcome(t: Translator, decision: Decision) -> str | None:
     if not decision.approved:
         return None
     if decision.imported is not None:
-        added, skipped = len(decision.imported.added), len(decision.imported.skipped)
-        return t._("{added} added, {skipped} skipped as duplicates.").format(
-            added=t.number(added), skipped=t.number(skipped)
-        )
+        return import_outcome(t, decision.change.payload, decision.imported)
     if decision.official_id is not None:
         return t._("Official figure saved ({id})").format(id=decision.official_id)
     if decision.incident_id is not None:

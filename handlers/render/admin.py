@@ -558,15 +558,10 @@ def change_card(
     elif change.kind is ChangeKind.OFFICIAL:
         lines = [official_card(t, gazetteer, OfficialDraft.from_json(payload), title), byline]
     elif change.kind is ChangeKind.IMPORT:
-        rows = payload.get("rows", [])
-        lines = [
-            bold(title),
-            escape(
-                t.ngettext("{n} row", "{n} rows", len(rows)).format(n=t.number(len(rows)))
-                + (f" · {payload['file']}" if payload.get("file") else "")
-            ),
-            byline,
-        ]
+        # Imported here: handlers.render.imports builds on this module.
+        from handlers.render.imports import import_change_lines
+
+        lines = [bold(title), *(escape(line) for line in import_change_lines(t, payload)), byline]
     else:
         lines = [bold(title), byline]
         if current is not None and change.kind is ChangeKind.EDIT:
@@ -791,5 +786,6 @@ def admin_commands(t: Translator) -> list[BotCommand]:
         BotCommand("history", t._("Every version of an incident")),
         BotCommand("official", t._("Record an official total")),
         BotCommand("pending", t._("Changes waiting for review")),
+        BotCommand("import", t._("Import incidents from a CSV file")),
         BotCommand("admin", t._("Owners: manage editors")),
     ]
