@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, delete, func, insert, select
+from sqlalchemy import Select, Table, case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,24 +139,30 @@ async def apply_many(session: AsyncSession, contributions: Iterable[Contribution
             row = summed.setdefault(ident, dict.fromkeys(SUMMED, 0))
             for name in SUMMED:
                 row[name] += values[name]
-    for (grain, district, start, end), values in summed.items():
-        await _add(
-            session,
-            {"grain": grain, "district": district, "date": start, "date_end": end, **values},
-        )
+    rows = [
+        {"grain": grain, "district": district, "date": start, "date_end": end, **values}
+        for (grain, district, start, end), values in summed.items()
+    ]
+    if rows:
+        # One statement for every row (executemany), not one built and compiled per row.
+        await session.execute(_upsert(session), rows)
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding the SUMMED values to a row of the totals."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = IncidentTotal.__table__
+    assert isinstance(table, Table)
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=["grain", "district", "date", "date_end"],
+        set_={name: table.c[name] + statement.excluded[name] for name in SUMMED},
+    )
 
 
 async def _add(session: AsyncSession, row: dict[str, object]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(IncidentTotal).values(**row)
-    table = IncidentTotal.__table__
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["grain", "district", "date", "date_end"],
-            set_={name: table.c[name] + statement.excluded[name] for name in SUMMED},
-        )
-    )
+    await session.execute(_upsert(session), [row])
 
 
 def grouped_incidents_query() -> Select[*tuple[Any, ...]]:

@@ -1,0 +1,126 @@
+"""Time of a bulk CSV import (what an admin's file or ``python -m bot import`` runs).
+
+For each database and file size: a fresh database with the shipped dataset, a synthetic file of N
+new rows in the dataset's format, then ``parse_csv`` (every row checked) and ``import_rows`` (one
+transaction, audit entries included) timed; then the same file again (every row skipped as a
+duplicate). Repeated ``--runs`` times on a fresh database; medians are printed. Never asserts.
+
+    python bench/bench_import.py --sizes 500,2000 --databases sqlite,postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import io
+import random
+import statistics
+import time
+
+import support
+
+from bot.config import DEFAULT_SEED_DIR
+from db.imports import import_rows, parse_csv
+from db.migrate import upgrade
+from db.seed import load_gazetteer, seed
+from db.session import Database
+
+COLUMNS = (
+    "date,date_precision,district,settlement,civilian_killed,civilian_injured,military_killed,"
+    "military_injured,device,activity,description,source_url,source_title,date_note"
+).split(",")
+DISTRICTS = ("Kalbajar", "Lachin", "Aghdam", "Fuzuli", "Tartar", "Khojavend", "Jabrayil")
+
+
+def synthetic_csv(rows: int, seed_value: int) -> bytes:
+    rng = random.Random(seed_value)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    first = dt.date(2021, 1, 1)
+    for i in range(rows):
+        day = first + dt.timedelta(days=rng.randrange(1800))
+        counts = [0, 0, 0, 0]
+        counts[rng.randrange(4)] = rng.randint(1, 3)
+        writer.writerow(
+            [
+                day.isoformat(),
+                "day",
+                rng.choice(DISTRICTS),
+                f"Village {i % 50}",
+                *counts,
+                rng.choice(("antipersonnel", "antivehicle", "uxo", "unknown")),
+                "",
+                "Synthetic incident for the benchmark.",
+                f"https://example.az/bench/{seed_value}/{i}",
+                "",
+                "",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+async def one_run(kind: str, pg_url: str, rows: int, run: int) -> dict[str, float]:
+    async with support.fresh_database(kind, pg_url) as url:
+        db = Database(url)
+        try:
+            await upgrade(db)
+            await seed(db, DEFAULT_SEED_DIR)
+            async with db.session() as session:
+                gazetteer = await load_gazetteer(session)
+            data = synthetic_csv(rows, run)
+            started = time.perf_counter()
+            parsed = parse_csv(data, gazetteer, dt.date.today())
+            parse_s = time.perf_counter() - started
+            assert not parsed.problems, parsed.problems[:3]
+            started = time.perf_counter()
+            report = await import_rows(db, parsed.rows, None)
+            import_s = time.perf_counter() - started
+            assert len(report.added) == rows
+            started = time.perf_counter()
+            again = await import_rows(db, parsed.rows, None)
+            skip_s = time.perf_counter() - started
+            assert len(again.skipped) == rows
+        finally:
+            await db.dispose()
+    return {"parse_s": parse_s, "import_s": import_s, "reimport_s": skip_s}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=support.int_list, default=[500, 2000])
+    parser.add_argument("--databases", type=support.database_list, default=list(support.DATABASES))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--pg-url", default=support.DEFAULT_PG_URL)
+    args = parser.parse_args()
+    results = []
+    for kind in args.databases:
+        for rows in args.sizes:
+            runs = [await one_run(kind, args.pg_url, rows, run) for run in range(args.runs)]
+            medians = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+            results.append({"database": kind, "rows": rows, "runs": args.runs, **medians})
+    print(
+        support.table(
+            ["database", "rows", "check (s)", "import (s)", "rows/s", "same file again (s)"],
+            [
+                [
+                    r["database"],
+                    r["rows"],
+                    f"{r['parse_s']:.2f}",
+                    f"{r['import_s']:.2f}",
+                    f"{r['rows'] / r['import_s']:.0f}",
+                    f"{r['reimport_s']:.2f}",
+                ]
+                for r in results
+            ],
+        )
+    )
+    print(
+        f"medians of {args.runs} runs each; results in {support.write_results('import', {'results': results})}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
