@@ -767,6 +767,7 @@ async def propose(
     *,
     incident_id: int | None = None,
     reason: str | None = None,
+    language: str | None = None,
 ) -> Change:
     """Keep a change for review. Edits, retractions and restorations are checked against the
     incident now (so that a proposal that could never apply is refused at once) and bound to
@@ -792,6 +793,7 @@ async def propose(
         payload=payload,
         reason=reason,
         proposed_by=actor,
+        language=language,
         proposed_at=now(),
     )
     session.add(change)
@@ -929,50 +931,46 @@ class PendingChange:
     proposed_at: dt.datetime
 
 
+_PENDING_COLUMNS = (
+    Change.id,
+    Change.kind,
+    Change.incident_id,
+    Change.payload,
+    Change.reason,
+    Change.proposed_by,
+    Change.proposed_at,
+)
+
+
+def _pending(r: Any) -> PendingChange:
+    return PendingChange(
+        int(r[0]), ChangeKind(r[1]), r[2], dict(r[3]), r[4], int(r[5]), as_utc(r[6])
+    )
+
+
 async def pending_changes(db: Reader, *, limit: int = 20) -> tuple[list[PendingChange], int]:
     """The oldest changes awaiting review (up to ``limit``) and how many are waiting in all."""
     waiting = await db.scalar(
         select(func.count()).select_from(Change).where(Change.status == ChangeStatus.PENDING)
     )
     rows = await db.execute(
-        select(
-            Change.id,
-            Change.kind,
-            Change.incident_id,
-            Change.payload,
-            Change.reason,
-            Change.proposed_by,
-            Change.proposed_at,
-        )
+        select(*_PENDING_COLUMNS)
         .where(Change.status == ChangeStatus.PENDING)
         .order_by(Change.id)
         .limit(limit)
     )
-    return [
-        PendingChange(int(r[0]), ChangeKind(r[1]), r[2], dict(r[3]), r[4], int(r[5]), as_utc(r[6]))
-        for r in rows
-    ], int(waiting or 0)
+    return [_pending(r) for r in rows], int(waiting or 0)
 
 
 async def pending_change(db: Reader, change_id: int) -> PendingChange | None:
     """One change if it is still waiting for review."""
     rows = await db.execute(
-        select(
-            Change.id,
-            Change.kind,
-            Change.incident_id,
-            Change.payload,
-            Change.reason,
-            Change.proposed_by,
-            Change.proposed_at,
-        ).where(Change.id == change_id, Change.status == ChangeStatus.PENDING)
+        select(*_PENDING_COLUMNS).where(
+            Change.id == change_id, Change.status == ChangeStatus.PENDING
+        )
     )
-    r = rows.first()
-    if r is None:
-        return None
-    return PendingChange(
-        int(r[0]), ChangeKind(r[1]), r[2], dict(r[3]), r[4], int(r[5]), as_utc(r[6])
-    )
+    row = rows.first()
+    return _pending(row) if row is not None else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -32,6 +31,20 @@ from db.models import DatePrecision, Device, Incident, IncidentSource
 from db.queries import Reader
 from db.seed import date_span
 from db.session import Database
+from db.validation import (
+    MAX_ACTIVITY,
+    MAX_NOTE,
+    MAX_PLACE,
+    MIN_YEAR,
+    FormProblemKind,
+    Invalid,
+    check_count,
+    check_device,
+    check_district,
+    check_text,
+    check_url,
+    clean,
+)
 
 #: The largest file accepted (checked before it is downloaded): about 3,500 rows like the shipped
 #: ones.
@@ -40,14 +53,7 @@ MAX_FILE_BYTES = 1024 * 1024
 #: the pre-aggregated totals are written with it), so this keeps an import, which holds up its
 #: chat and the approval button of a reviewed one, to a few seconds.
 MAX_ROWS = 2000
-#: The same limits as the admin forms' (``handlers.forms``).
-MAX_COUNT = 1000
-MAX_URL = 2048
-MAX_PLACE = 200
-MAX_ACTIVITY = 64
-MAX_NOTE = 1000
-MIN_YEAR = 1900
-#: Not stored yet, but checked so that a file that passes is a sound dataset file.
+#: The longest source title.
 MAX_TITLE = 1000
 
 #: The columns of ``incidents.csv``, in its order.
@@ -80,9 +86,6 @@ TEXT_LIMITS = {
 }
 
 T = TypeVar("T")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACE = re.compile(r"\s+")
-_HOST = re.compile(r"^[^\s/@:?#]+(?::\d{1,5})?$")
 _DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?$")
 
 
@@ -155,11 +158,6 @@ def is_csv(file_name: str | None, mime_type: str | None) -> bool:
     return (mime_type or "").split(";")[0].strip().lower() in CSV_MIME_TYPES
 
 
-def clean(value: str) -> str:
-    """Control characters out, runs of white space as one space, no edges (as in the forms)."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", value)).strip()
-
-
 def _short(value: str, limit: int = 60) -> str:
     return value if len(value) <= limit else value[:limit]
 
@@ -216,84 +214,59 @@ def _date(
     return start, precision
 
 
-def _count(value: str, column: str, line: int) -> int:
-    text = value.strip()
-    if not text:
-        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
-    if not text.isascii() or not text.isdigit():
-        raise _RowInvalid(ImportProblem(ImportProblemKind.BAD_NUMBER, line, column, _short(text)))
-    if len(text) > 12 or int(text) > MAX_COUNT:
+def _checked(line: int, column: str, check: Callable[[], T]) -> T:
+    """A check shared with the admin forms (``db.validation``), its problem placed in the file."""
+    try:
+        return check()
+    except Invalid as exc:
+        p = exc.problem
         raise _RowInvalid(
-            ImportProblem(ImportProblemKind.TOO_LARGE, line, column, _short(text), MAX_COUNT)
-        )
-    return int(text)
+            ImportProblem(
+                ImportProblemKind(p.kind.value),
+                line,
+                column,
+                p.value,
+                limit=p.hints[0] if p.kind in _LIMITED else None,
+                hints=p.hints if p.kind is FormProblemKind.UNKNOWN_DISTRICT else (),
+            )
+        ) from None
+
+
+_LIMITED = (FormProblemKind.TOO_LARGE, FormProblemKind.TOO_LONG)
+
+
+def _required(value: str, column: str, line: int) -> str:
+    if not value.strip():
+        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
+    return value
+
+
+def _count(value: str, column: str, line: int) -> int:
+    return _checked(line, column, partial(check_count, column, _required(value, column, line)))
 
 
 def _url(value: str, column: str, line: int) -> str:
-    """An absolute http(s) URL with a host, no credentials, no spaces or control characters."""
-    url = value.strip()
-    if not url:
-        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
-    if len(url) > MAX_URL:
-        raise _RowInvalid(
-            ImportProblem(ImportProblemKind.TOO_LONG, line, column, _short(url), MAX_URL)
-        )
-    bad = _RowInvalid(ImportProblem(ImportProblemKind.BAD_URL, line, column, _short(url)))
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc
-    except ValueError:
-        raise bad from None
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not host
-        or not _HOST.match(host)
-        or "." not in host.split(":")[0].strip(".")
-        or any(c.isspace() or ord(c) < 32 or c in "<>\"'`" for c in url)
-    ):
-        raise bad
-    return url
+    return _checked(line, column, partial(check_url, column, _required(value, column, line)))
 
 
 def _text(value: str, column: str, line: int, limit: int) -> str | None:
     """Optional text: None when empty."""
-    text = clean(value)
-    if len(text) > limit:
-        raise _RowInvalid(
-            ImportProblem(ImportProblemKind.TOO_LONG, line, column, _short(text), limit)
-        )
-    return text or None
+    if not clean(value):
+        return None
+    return _checked(line, column, partial(check_text, column, value, limit))
 
 
 def _district(value: str, line: int, gazetteer: Gazetteer) -> int | None:
     """A district by any of its names; empty where the source does not say."""
-    name = clean(value)
-    if not name:
+    if not clean(value):
         return None
-    found = gazetteer.resolve(name)
-    if found is None:
-        raise _RowInvalid(
-            ImportProblem(
-                ImportProblemKind.UNKNOWN_DISTRICT,
-                line,
-                "district",
-                _short(name),
-                hints=tuple(gazetteer.suggest(name)),
-            )
-        )
-    return found
+    return _checked(line, "district", partial(check_district, "district", value, gazetteer))
 
 
 def _device(value: str, line: int) -> Device:
-    word = clean(value).lower().replace("-", "").replace("_", "").replace(" ", "")
-    if not word:
+    if not clean(value):
         return Device.UNKNOWN
-    for device in Device:
-        if word == device.value:
-            return device
-    raise _RowInvalid(
-        ImportProblem(ImportProblemKind.UNKNOWN_DEVICE, line, "device", _short(clean(value)))
-    )
+    return _checked(line, "device", partial(check_device, "device", value))
 
 
 def _attempt(problems: list[ImportProblem], check: Callable[[], T]) -> T | None:

@@ -294,6 +294,8 @@ class Change(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(Text)
     proposed_by: Mapped[int] = mapped_column(BigInteger)
+    #: The language the proposer was answered in: the decision is told to them in it.
+    language: Mapped[str | None] = mapped_column(String(8))
     proposed_at: Mapped[dt.datetime]
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[dt.datetime | None]

@@ -40,22 +40,12 @@ from bot.i18n import Translator
 from db.changes import COUNT_FIELDS
 from db.gazetteer import Gazetteer, normalize
 from db.models import DatePrecision, Device
+from db.validation import FormProblem, FormProblemKind, Invalid, check_count, check_device, clean
 from handlers.auth import Role, require
 from handlers.callbacks import ADD_PREFIX, AddAction, AddButton, AddStep
 from handlers.context import BotContext
 from handlers.editing import add_one_line, command_text, respond, submit_draft, today
-from handlers.forms import (
-    FormProblem,
-    FormProblemKind,
-    Invalid,
-    check_count,
-    check_device,
-    check_value,
-    clean,
-    collect,
-    draft_from,
-    split_pairs,
-)
+from handlers.forms import check_value, collect, draft_from, split_pairs
 from handlers.render import DEVICE_LABELS, Rendered, escape, expired_text
 from handlers.render.admin import render_cancelled
 from handlers.render.conversation import (

@@ -8,11 +8,12 @@ from telegram import Update
 
 from db import changes
 from db.changes import ChangeRefused
+from db.validation import FormProblem, FormProblemKind, Invalid
 from handlers import menus
 from handlers.auth import ROLE_NAMES, Role, require, role_of
 from handlers.context import BotContext
 from handlers.editing import command_text
-from handlers.forms import FormProblem, FormProblemKind, Invalid, parse_id
+from handlers.forms import parse_id
 from handlers.render import escape
 from handlers.render.admin import (
     admin_usage,

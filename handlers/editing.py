@@ -18,19 +18,11 @@ from telegram.error import TelegramError
 from db import changes
 from db.changes import COUNT_FIELDS, ChangeRefused, IncidentDraft
 from db.models import ChangeKind
+from db.validation import FormProblem, FormProblemKind, Invalid
 from handlers.auth import Role, needs_review, require
 from handlers.callbacks import DraftAction, UndoTarget, decode_draft, decode_undo
 from handlers.context import BotContext
-from handlers.forms import (
-    FormProblem,
-    FormProblemKind,
-    Invalid,
-    edit_patch,
-    parse_edit,
-    parse_id,
-    parse_id_and_reason,
-    parse_incident,
-)
+from handlers.forms import edit_patch, parse_edit, parse_id, parse_id_and_reason, parse_incident
 from handlers.render import Rendered, escape, expired_text
 from handlers.render.admin import (
     add_usage,
@@ -148,7 +140,9 @@ async def submit_draft(
     assert user is not None
     if needs_review(context, role):
         async with services.db.write() as session:
-            change = await changes.propose(session, ChangeKind.ADD, user.id, draft.to_json())
+            change = await changes.propose(
+                session, ChangeKind.ADD, user.id, draft.to_json(), language=t.lang
+            )
         body = draft_card(t, services.gazetteer, draft, t._("New incident, not counted yet"))
         await respond(update, render_proposed(t, body, change.id))
         await notify_reviewers(context, change.id, user.id)
@@ -232,6 +226,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
                     patch,
                     incident_id=form.incident_id,
                     reason=form.reason,
+                    language=t.lang,
                 )
             body = render_changed(
                 t,
@@ -288,7 +283,13 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
         if needs_review(context, role):
             async with services.db.write() as session:
                 change = await changes.propose(
-                    session, kind, user.id, {}, incident_id=form.incident_id, reason=form.reason
+                    session,
+                    kind,
+                    user.id,
+                    {},
+                    incident_id=form.incident_id,
+                    reason=form.reason,
+                    language=t.lang,
                 )
             heading = (
                 t._("Retraction of #{id}, not applied yet")

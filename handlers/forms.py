@@ -9,29 +9,33 @@ CSV import), and every problem names its key; a form with any problem produces n
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from db.changes import COUNT_FIELDS, IncidentDraft, OfficialDraft
 from db.gazetteer import Gazetteer
 from db.models import DatePrecision, Device
 from db.seed import official_total_problems
-from handlers.parsing import MIN_YEAR, BadPeriod, parse_date_span
-
-#: The largest count one incident may have: a mine incident harms a handful of people; a figure
-#: above this is a typing error. Official totals are cumulative and have their own limit.
-MAX_COUNT = 1000
-MAX_OFFICIAL_COUNT = 1_000_000
-MAX_URL = 2048
-MAX_PLACE = 200
-MAX_ACTIVITY = 64
-MAX_NOTE = 1000
-MAX_REASON = 500
-MAX_ISSUER = 128
+from db.validation import (
+    MAX_ACTIVITY,
+    MAX_ISSUER,
+    MAX_NOTE,
+    MAX_OFFICIAL_COUNT,
+    MAX_PLACE,
+    MAX_REASON,
+    MIN_YEAR,
+    FormProblem,
+    FormProblemKind,
+    Invalid,
+    check_count,
+    check_device,
+    check_district,
+    check_text,
+    check_url,
+)
+from handlers.parsing import BadPeriod, parse_date_span
 
 INCIDENT_KEYS = (
     "date",
@@ -69,43 +73,6 @@ KEY_FIELDS = {
 
 _OPEN_QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»", "”": "”"}
 _KEY = re.compile(r"^([A-Za-z_]+)=")
-_SPACE = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_HOST = re.compile(r"^[^\s/@:?#]+(?::\d{1,5})?$")
-
-
-class FormProblemKind(enum.StrEnum):
-    NOT_KEY_VALUE = "not_key_value"
-    UNCLOSED_QUOTE = "unclosed_quote"
-    UNKNOWN_KEY = "unknown_key"
-    REPEATED_KEY = "repeated_key"
-    MISSING = "missing"
-    EMPTY = "empty"
-    BAD_DATE = "bad_date"
-    FUTURE_DATE = "future_date"
-    TOO_OLD = "too_old"
-    DATE_ORDER = "date_order"
-    BAD_NUMBER = "bad_number"
-    TOO_LARGE = "too_large"
-    NO_CASUALTIES = "no_casualties"
-    UNKNOWN_DISTRICT = "unknown_district"
-    BAD_URL = "bad_url"
-    TOO_LONG = "too_long"
-    UNKNOWN_DEVICE = "unknown_device"
-    SUMS = "sums"
-    NO_FIGURE = "no_figure"
-    BAD_ID = "bad_id"
-
-
-@dataclass(frozen=True, slots=True)
-class FormProblem:
-    kind: FormProblemKind
-    key: str | None = None
-    value: str = ""
-    #: Nearest districts for UNKNOWN_DISTRICT; the limit for TOO_LARGE / TOO_LONG (as one int).
-    hints: tuple[int, ...] = ()
-    #: For SUMS: which sums do not add up.
-    detail: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,11 +82,6 @@ class Tokens:
     words: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
     problems: tuple[FormProblem, ...]
-
-
-def clean(value: str) -> str:
-    """Control characters out, runs of white space as one space, no edges."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", value)).strip()
 
 
 def split_pairs(text: str) -> Tokens:
@@ -177,12 +139,6 @@ def collect(
 # -- single values --------------------------------------------------------------------------------
 
 
-class Invalid(ValueError):
-    def __init__(self, problem: FormProblem) -> None:
-        super().__init__(problem.kind.value)
-        self.problem = problem
-
-
 def check_date(key: str, value: str, today: dt.date) -> tuple[dt.date, DatePrecision]:
     """``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (also ``DD.MM.YYYY``, ``MM.YYYY``): a real day of
     the past, with the precision written."""
@@ -210,62 +166,6 @@ def check_day(key: str, value: str, today: dt.date) -> dt.date:
     if precision is not DatePrecision.DAY:
         raise Invalid(FormProblem(FormProblemKind.BAD_DATE, key, value.strip()[:40]))
     return day
-
-
-def check_count(key: str, value: str, limit: int = MAX_COUNT) -> int:
-    text = value.strip()
-    if not text.isascii() or not text.isdigit():
-        raise Invalid(FormProblem(FormProblemKind.BAD_NUMBER, key, text[:40]))
-    if len(text) > 12 or int(text) > limit:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LARGE, key, text[:40], (limit,)))
-    return int(text)
-
-
-def check_url(key: str, value: str) -> str:
-    """An absolute http(s) URL with a host, no credentials, no spaces or control characters."""
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LONG, key, url[:60], (MAX_URL,)))
-    try:
-        parts = urlsplit(url)
-        host = parts.netloc
-    except ValueError:
-        raise Invalid(FormProblem(FormProblemKind.BAD_URL, key, url[:60])) from None
-    if (
-        parts.scheme.lower() not in ("http", "https")
-        or not host
-        or not _HOST.match(host)
-        or "." not in host.split(":")[0].strip(".")
-        or any(c.isspace() or ord(c) < 32 or c in "<>\"'`" for c in url)
-    ):
-        raise Invalid(FormProblem(FormProblemKind.BAD_URL, key, url[:60]))
-    return url
-
-
-def check_text(key: str, value: str, limit: int) -> str:
-    text = clean(value)
-    if not text:
-        raise Invalid(FormProblem(FormProblemKind.EMPTY, key))
-    if len(text) > limit:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LONG, key, text[:40], (limit,)))
-    return text
-
-
-def check_district(key: str, value: str, gazetteer: Gazetteer) -> int:
-    name = clean(value)
-    found = gazetteer.resolve(name) if name else None
-    if found is None:
-        hints = tuple(gazetteer.suggest(name)) if name else ()
-        raise Invalid(FormProblem(FormProblemKind.UNKNOWN_DISTRICT, key, name[:60], hints))
-    return found
-
-
-def check_device(key: str, value: str) -> Device:
-    word = clean(value).lower().replace("-", "").replace("_", "").replace(" ", "")
-    for device in Device:
-        if word == device.value:
-            return device
-    raise Invalid(FormProblem(FormProblemKind.UNKNOWN_DEVICE, key, clean(value)[:40]))
 
 
 def check_value(key: str, value: str, gazetteer: Gazetteer, today: dt.date) -> Any:

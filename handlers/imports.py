@@ -114,7 +114,11 @@ async def import_document(update: Update, context: BotContext) -> None:
             return
         async with services.db.write() as session:
             change = await changes.propose(
-                session, ChangeKind.IMPORT, user.id, imports.review_payload(rows, name)
+                session,
+                ChangeKind.IMPORT,
+                user.id,
+                imports.review_payload(rows, name),
+                language=t.lang,
             )
         log.info(
             "user_id=%s proposed importing %d rows as change %s", user.id, len(rows), change.id

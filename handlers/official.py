@@ -45,7 +45,9 @@ async def official_command(update: Update, context: BotContext) -> None:
     assert user is not None
     if needs_review(context, role):
         async with services.db.write() as session:
-            change = await changes.propose(session, ChangeKind.OFFICIAL, user.id, draft.to_json())
+            change = await changes.propose(
+                session, ChangeKind.OFFICIAL, user.id, draft.to_json(), language=t.lang
+            )
         body = official_card(t, services.gazetteer, draft, t._("Official figure, not shown yet"))
         rendered = render_proposed(t, body, change.id)
         await reply(update, rendered.text, rendered.keyboard)

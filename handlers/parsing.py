@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 from db.gazetteer import Gazetteer, normalize
 from db.queries import Category, IncidentFilter, Period
+from db.validation import MIN_YEAR
 
 _SPLIT = re.compile(r"[\s,\x00-\x1f\x7f]+")
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 _DOTTED = re.compile(r"^(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})$")
 _LOOKS_LIKE_DATE = re.compile(r"^[\d.\-/]+$")
-MIN_YEAR, MAX_YEAR = 1900, 2100
+MAX_YEAR = 2100
 #: Unknown words that get the nearest districts suggested (the reply names at most this many).
 MAX_SUGGESTED = 5
 

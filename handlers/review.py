@@ -97,7 +97,11 @@ def _outcome(t: Translator, decision: Decision) -> str | None:
 
 async def _tell_author(context: BotContext, decision: Decision, reviewer: int) -> None:
     author = decision.change.proposed_by
-    t = await context.translator_for(author)
+    language = decision.change.language
+    if language is not None:
+        t = context.services.catalogs.translator(language)
+    else:
+        t = await context.translator_for(author)
     try:
         await context.bot.send_message(
             author, render_decided_for_author(t, decision.change.id, decision.approved, reviewer)

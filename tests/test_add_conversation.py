@@ -27,10 +27,10 @@ from db.changes import COUNT_FIELDS
 from db.gazetteer import Gazetteer
 from db.models import Change, Chat, DatePrecision, Device, Incident
 from db.queries import Counts, IncidentFilter
+from db.validation import MAX_NOTE, FormProblem, FormProblemKind
 from handlers.add_conversation import Rejected, build_add_conversation, parse_counts
 from handlers.callbacks import MAX_CALLBACK_BYTES, AddAction, AddButton, AddStep
 from handlers.context import Services
-from handlers.forms import MAX_NOTE, FormProblem, FormProblemKind
 from handlers.render import DEVICE_LABELS
 from handlers.render.admin import problem_text, refused_text
 from handlers.render.conversation import question

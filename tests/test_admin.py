@@ -481,6 +481,9 @@ async def test_an_editors_incident_waits_for_another_admin(
     bot: EmulatedBot, catalogs: Catalogs, sandbox: Services
 ) -> None:
     await _editor(bot, EDITOR)
+    # The second owner chose Russian for their chat: the bot writes to them in it unprompted.
+    prompt = _only(await bot.send(SECOND_OWNER, "/language"))
+    await bot.press(SECOND_OWNER, prompt.message_id, "lang:ru")
     before = await _national(sandbox)
     sent_before = len(bot.emulator.sent)
     reply = _only(await bot.send(EDITOR, ADD))
@@ -489,7 +492,8 @@ async def test_an_editors_incident_waits_for_another_admin(
     )
     assert waiting.split("{")[0] in (reply.plain or "")
     assert await _national(sandbox) == before
-    # Both owners were sent the change with Approve and Reject, each in their language.
+    # Both owners were sent the change with Approve and Reject, each in their chat's language
+    # (the one chosen with /language, else the default).
     cards = {
         m.chat_id: m for m in bot.emulator.sent[sent_before:] if m.chat_id in (OWNER, SECOND_OWNER)
     }

@@ -11,13 +11,9 @@ from hypothesis import strategies as st
 
 from db.gazetteer import DistrictEntry, Gazetteer
 from db.models import DatePrecision, Device
+from db.validation import MAX_COUNT, FormProblemKind, Invalid, check_count, check_url
 from handlers.forms import (
-    MAX_COUNT,
-    FormProblemKind,
-    Invalid,
-    check_count,
     check_date,
-    check_url,
     check_value,
     parse_edit,
     parse_id_and_reason,

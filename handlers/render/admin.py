@@ -27,6 +27,7 @@ from db.changes import (
 from db.gazetteer import Gazetteer
 from db.models import ChangeKind, DatePrecision, Device
 from db.queries import Counts, outlet
+from db.validation import FormProblem, FormProblemKind
 from handlers.callbacks import (
     DraftAction,
     ReviewAction,
@@ -35,11 +36,7 @@ from handlers.callbacks import (
     encode_review,
     encode_undo,
 )
-from handlers.forms import (
-    INCIDENT_KEYS,
-    FormProblem,
-    FormProblemKind,
-)
+from handlers.forms import INCIDENT_KEYS
 from handlers.render import (
     ACTIVITY_LABELS,
     DEVICE_LABELS,

@@ -16,8 +16,8 @@ from db.changes import COUNT_FIELDS, IncidentDraft
 from db.gazetteer import Gazetteer
 from db.models import Device
 from db.queries import Counts
+from db.validation import MAX_NOTE, MAX_PLACE, FormProblem, FormProblemKind
 from handlers.callbacks import AddAction, AddButton, AddStep
-from handlers.forms import MAX_NOTE, MAX_PLACE, FormProblem, FormProblemKind
 from handlers.render import DEVICE_LABELS, Rendered, bold, escape, incident_counts
 from handlers.render.admin import FIELD_LABELS, add_usage, draft_card, problem_text
 

@@ -22,7 +22,7 @@ from db.imports import (
     added_drafts,
 )
 from db.models import DatePrecision
-from handlers.forms import FormProblem, FormProblemKind
+from db.validation import FormProblem, FormProblemKind
 from handlers.render import MAX_MESSAGE, Rendered, bold, escape, injured_line, killed_line
 from handlers.render.admin import problem_text, render_proposed
 

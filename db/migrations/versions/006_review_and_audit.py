@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("proposed_by", sa.BigInteger(), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("proposed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.BigInteger(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
