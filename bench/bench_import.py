@@ -27,10 +27,22 @@ from db.migrate import upgrade
 from db.seed import load_gazetteer, seed
 from db.session import Database
 
-COLUMNS = (
-    "date,date_precision,district,settlement,civilian_killed,civilian_injured,military_killed,"
-    "military_injured,device,activity,description,source_url,source_title,date_note"
-).split(",")
+COLUMNS = [
+    "date",
+    "date_precision",
+    "district",
+    "settlement",
+    "civilian_killed",
+    "civilian_injured",
+    "military_killed",
+    "military_injured",
+    "device",
+    "activity",
+    "description",
+    "source_url",
+    "source_title",
+    "date_note",
+]
 DISTRICTS = ("Kalbajar", "Lachin", "Aghdam", "Fuzuli", "Tartar", "Khojavend", "Jabrayil")
 
 
