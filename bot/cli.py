@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SUPPORTED_LANGUAGES,
         help="the Telegram language of the console user (default: DEFAULT_LANGUAGE)",
     )
+    console.add_argument(
+        "--admin",
+        action="store_true",
+        help="be one of the bot's owners, to try /add, /edit, /history and the other admin "
+        "commands (changes are stored in DATABASE_URL)",
+    )
     db = verbs.add_parser(
         "db",
         help="database: migrations and seed data",
@@ -131,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "console":
             from bot.console import run_console
 
-            return asyncio.run(run_console(settings, language=args.lang))
+            return asyncio.run(run_console(settings, language=args.lang, admin=args.admin))
         if args.verb == "import":
             return import_command(settings, args)
         return asyncio.run(db_command(settings, args))

@@ -87,12 +87,15 @@ async def run_console(
     settings: Settings,
     *,
     language: str | None = None,
+    admin: bool = False,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
+    if admin:
+        settings = settings.model_copy(update={"admin_ids": settings.admin_ids | {CONSOLE_USER_ID}})
     async with EmulatedBot(settings) as bot:
         bot.emulator.add_private_chat(
             CONSOLE_USER_ID,

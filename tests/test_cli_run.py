@@ -19,7 +19,7 @@ TOKEN = "123456789:RUN-TOKEN"
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"}}
-    env.update(DATABASE_URL=settings.database_url, **extra)
+    env.update({"DATABASE_URL": settings.database_url, **extra})
     return env
 
 
@@ -45,6 +45,31 @@ def test_piped_console_reads_a_line_a_message_and_exits(settings: Settings, tmp_
     assert "Русский" in out
     assert "126 человек" in out  # /stats after choosing Russian
     assert "<b>" not in out and "&amp;" not in out  # HTML is made readable
+
+
+def test_the_console_as_an_owner(settings: Settings, tmp_path: Path) -> None:
+    lines = (
+        "/whoami\n"
+        "/add date=2023-07-13 district=Kalbajar civilian_injured=1 source=https://x.az/console\n"
+        "1\n"  # the dataset has an incident in Kalbajar that day: Save anyway
+        "/history 72\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--admin"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        # A database of its own: the console stores what the owner adds.
+        env=_env(settings, DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}"),
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Your user id is 1000. Role: owner." in out
+    assert "Possible duplicates:" in out
+    assert "Saved as #72" in out and "[1] Undo" in out
+    assert "recorded by user 1000" in out
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
