@@ -73,6 +73,8 @@ class Refusal(enum.StrEnum):
     NOT_YOURS = "not_yours"
     #: An editor's Undo of an incident when review is on: that is a retraction to review.
     NEEDS_REVIEW = "needs_review"
+    #: An official total of the same issuer as of the same day is recorded (or waiting).
+    OFFICIAL_EXISTS = "official_exists"
     ALREADY_EDITOR = "already_editor"
     NOT_EDITOR = "not_editor"
 
@@ -607,9 +609,37 @@ async def possible_duplicates(
 # -- official totals ----------------------------------------------------------------------------
 
 
+async def check_official_is_new(db: Reader, draft: OfficialDraft) -> None:
+    """Refuse a second figure of one issuer as of one day (recorded, or waiting for review)."""
+    recorded = await db.scalar(
+        select(OfficialTotal.id)
+        .where(OfficialTotal.issuer == draft.issuer, OfficialTotal.as_of == draft.as_of)
+        .limit(1)
+    )
+    if recorded is not None:
+        raise ChangeRefused(Refusal.OFFICIAL_EXISTS, int(recorded))
+    waiting = await db.execute(
+        select(Change.id, Change.payload).where(
+            Change.status == ChangeStatus.PENDING, Change.kind == ChangeKind.OFFICIAL
+        )
+    )
+    for change_id, payload in waiting:
+        other = OfficialDraft.from_json(payload)
+        if (other.issuer, other.as_of) == (draft.issuer, draft.as_of):
+            raise ChangeRefused(Refusal.OFFICIAL_EXISTS, int(change_id))
+
+
 async def add_official(
     session: AsyncSession, draft: OfficialDraft, actor: int | None, *, change_id: int | None = None
 ) -> OfficialTotal:
+    """Record an official total (refused if that issuer's figure as of that day is recorded)."""
+    recorded = await session.scalar(
+        select(OfficialTotal.id)
+        .where(OfficialTotal.issuer == draft.issuer, OfficialTotal.as_of == draft.as_of)
+        .limit(1)
+    )
+    if recorded is not None:
+        raise ChangeRefused(Refusal.OFFICIAL_EXISTS, int(recorded))
     official = OfficialTotal(
         as_of=draft.as_of,
         published_on=draft.published_on,

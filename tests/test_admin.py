@@ -782,3 +782,50 @@ async def test_editing_a_sent_command_does_not_apply_it_again(
 
 async def test_cancel_with_nothing_to_cancel(bot: EmulatedBot) -> None:
     assert _text(await bot.send(STRANGER, "/cancel")) == "There is nothing to cancel."
+
+
+async def test_a_second_figure_of_one_issuer_for_one_day_is_refused(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    command = "/official as_of=2026-09-01 total=399 source=https://anama.gov.az/news/399"
+    assert "Official figure saved" in _text(await bot.send(OWNER, command))
+    totals = await _count(sandbox, OfficialTotal)
+    text = _text(await bot.send(OWNER, command.replace("399", "398")))
+    assert "already recorded or waiting for review" in text
+    assert await _count(sandbox, OfficialTotal) == totals
+    # Waiting for review counts too.
+    await _editor(bot, EDITOR)
+    other_day = command.replace("2026-09-01", "2026-09-02")
+    await bot.send(EDITOR, other_day)
+    text = _text(await bot.send(OWNER, other_day))
+    assert "already recorded or waiting for review" in text
+
+
+async def test_with_review_off_an_editors_changes_apply_at_once(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    services = bot.services
+    settings = services.settings
+    services.settings = settings.model_copy(update={"review_required": False})
+    try:
+        await _editor(bot, EDITOR)
+        before = await _national(sandbox)
+        incident_id = await _added(bot, EDITOR)
+        assert (await _national(sandbox)).total == before.total + 1
+        await bot.send(EDITOR, f'/retract {incident_id} reason="test"')
+        assert await _national(sandbox) == before
+        assert "Nothing is waiting for review." in _text(await bot.send(OWNER, "/pending"))
+    finally:
+        services.settings = settings
+
+
+async def test_a_long_history_fits_in_one_message(bot: EmulatedBot, sandbox: Services) -> None:
+    incident_id = await _added(bot)
+    reason = "r" * 400
+    for n in range(2, 22):
+        await bot.send(OWNER, f'/edit {incident_id} civilian_injured={n} reason="{reason}"')
+    reply = _only(await bot.send(OWNER, f"/history {incident_id}"))
+    text = reply.plain or ""
+    assert f"#{incident_id}, version 21" in text
+    assert "earlier entries are not shown" in text
+    assert "civilians injured: 20 → 21" in text  # the latest change is always there

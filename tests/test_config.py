@@ -65,6 +65,19 @@ def test_malformed_values_name_the_variable(
     assert "\n" not in str(info.value)
 
 
+def test_review_is_on_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REVIEW_REQUIRED", raising=False)
+    assert load_settings(_env_file=None).review_required is True
+    for value, expected in (("false", False), ("0", False), ("true", True), ("yes", True)):
+        monkeypatch.setenv("REVIEW_REQUIRED", value)
+        assert load_settings(_env_file=None).review_required is expected
+    monkeypatch.setenv("REVIEW_REQUIRED", "sometimes")
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert str(info.value).startswith("REVIEW_REQUIRED is malformed")
+    assert "\n" not in str(info.value)
+
+
 def test_missing_token_is_named() -> None:
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is not set"):
         load_settings(_env_file=None, telegram_bot_token=None).require_token()

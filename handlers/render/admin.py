@@ -95,6 +95,10 @@ def render_refusal(t: Translator, refused: ChangeRefused) -> str:
         Refusal.NEEDS_REVIEW: t._(
             "Changes are reviewed: use /retract {id} with a reason instead."
         ).format(id=n),
+        Refusal.OFFICIAL_EXISTS: t._(
+            "A figure of this issuer as of this day is already recorded or waiting for review "
+            "({id}); nothing was saved."
+        ).format(id=n),
         Refusal.ALREADY_EDITOR: t._("User {id} is already an editor.").format(id=n),
         Refusal.NOT_EDITOR: t._("User {id} is not an editor.").format(id=n),
     }
