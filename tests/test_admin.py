@@ -559,6 +559,9 @@ async def test_a_rejected_or_withdrawn_change_applies_nothing(
     # A proposal withdrawn by its author.
     proposal = _only(await bot.send(EDITOR, '/edit 1 civilian_killed=2 reason="ANAMA"'))
     assert await _count(sandbox, Change) >= 2
+    pending = _text(await bot.send(OWNER, "/pending"))
+    assert "Correction of #1" in pending and "civilians killed: 1 → 2" in pending
+    assert "date:" not in pending and "Reason: ANAMA" in pending
     withdrawn = _only(
         await bot.press(EDITOR, proposal.message_id, proposal.buttons[0]["callback_data"])
     )

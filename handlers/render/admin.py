@@ -426,11 +426,14 @@ def diff_lines(
     """``• civilians injured: 1 → 2`` for every field that differs (HTML)."""
     lines = []
     for key in FIELD_LABELS:
+        # ``after`` may be a whole incident or only the fields an edit sets.
         if key == "date":
-            changed = any(before.get(k) != after.get(k) for k in ("date", "date_precision"))
+            changed = "date" in after and any(
+                before.get(k) != after.get(k) for k in ("date", "date_precision")
+            )
         else:
             changed = key in after and before.get(key) != after.get(key)
-        if changed and (key in after or key == "date"):
+        if changed:
             lines.append(
                 escape(
                     f"• {t._(FIELD_LABELS[key])}: {field_value(t, gazetteer, key, before)} → "
