@@ -77,7 +77,9 @@ async def prepare_database(services: Services) -> None:
     """Migrate, seed an empty store from the dataset, load the gazetteer."""
     await migrate.upgrade(services.db)
     report = await seed.seed_if_empty(services.db, services.settings.seed_dir)
-    if report is not None:
+    if report is None:
+        await seed.refresh_issuers(services.db, services.settings.seed_dir)
+    else:
         log.info(
             "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
             services.settings.seed_dir,

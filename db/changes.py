@@ -259,6 +259,7 @@ def _audit_entry(
     actor: int | None,
     *,
     incident: Incident | None = None,
+    incident_id: int | None = None,
     official_id: int | None = None,
     change_id: int | None = None,
     subject_user: int | None = None,
@@ -266,11 +267,13 @@ def _audit_entry(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
+    """An audit row; ``incident`` gives the incident and its version, ``incident_id`` only the
+    incident (for a decision on a change that concerns it)."""
     return AuditEntry(
         at=now(),
         actor=actor,
         action=action,
-        incident_id=incident.id if incident is not None else None,
+        incident_id=incident.id if incident is not None else incident_id,
         version=incident.version if incident is not None else None,
         official_id=official_id,
         change_id=change_id,
@@ -451,13 +454,11 @@ async def retract_incident(
     )
 
 
-async def undo_add(
-    session: AsyncSession, incident_id: int, actor: int, *, any_author: bool
-) -> Incident:
-    """The Undo button under a new incident: retract it, if it is still as it was recorded and
-    (unless ``any_author``) ``actor`` recorded it."""
+async def undo_add(session: AsyncSession, incident_id: int, actor: int) -> Incident:
+    """The Undo button under a new incident: retract it, if ``actor`` recorded it and it is still
+    as it was recorded (anything else is a retraction, which needs a reason)."""
     incident = await _load(session, incident_id)
-    if not any_author and incident.created_by != actor:
+    if incident.created_by != actor:
         raise ChangeRefused(Refusal.NOT_YOURS, incident_id)
     if incident.status == IncidentStatus.RETRACTED:
         raise ChangeRefused(Refusal.ALREADY_RETRACTED, incident_id)
@@ -876,10 +877,38 @@ async def _claim(session: AsyncSession, change_id: int, actor: int, status: Chan
     return change
 
 
+class CannotApply(ChangeRefused):
+    """An approved change can no longer be applied (the incident changed, was retracted...);
+    :func:`close` takes it off the list."""
+
+
 async def approve(session: AsyncSession, change_id: int, actor: int) -> Decision:
     """Apply a pending change on behalf of its proposer, approved by ``actor`` (another admin)."""
     change = await _claim(session, change_id, actor, ChangeStatus.APPROVED)
-    audit(session, "change.approve", actor, change_id=change.id)
+    try:
+        return await _apply(session, change, actor)
+    except CannotApply:
+        raise
+    except ChangeRefused as refused:
+        raise CannotApply(refused.refusal, refused.subject) from refused
+
+
+async def close(session: AsyncSession, change_id: int, actor: int, refusal: Refusal) -> Decision:
+    """Close a change that can no longer be applied, saying why (after :class:`CannotApply`)."""
+    change = await _claim(session, change_id, actor, ChangeStatus.REJECTED)
+    audit(
+        session,
+        "change.close",
+        actor,
+        incident_id=change.incident_id,
+        change_id=change.id,
+        reason=refusal.value,
+    )
+    return Decision(change, False, change.incident_id)
+
+
+async def _apply(session: AsyncSession, change: Change, actor: int) -> Decision:
+    audit(session, "change.approve", actor, incident_id=change.incident_id, change_id=change.id)
     proposer = change.proposed_by
     payload = change.payload
     incident_id = change.incident_id
@@ -936,14 +965,14 @@ async def approve(session: AsyncSession, change_id: int, actor: int) -> Decision
 
 async def reject(session: AsyncSession, change_id: int, actor: int) -> Decision:
     change = await _claim(session, change_id, actor, ChangeStatus.REJECTED)
-    audit(session, "change.reject", actor, change_id=change.id)
+    audit(session, "change.reject", actor, incident_id=change.incident_id, change_id=change.id)
     return Decision(change, False, change.incident_id)
 
 
 async def withdraw(session: AsyncSession, change_id: int, actor: int) -> Decision:
     """The proposer takes a pending change back (the Undo button of a proposal)."""
     change = await _claim(session, change_id, actor, ChangeStatus.WITHDRAWN)
-    audit(session, "change.withdraw", actor, change_id=change.id)
+    audit(session, "change.withdraw", actor, incident_id=change.incident_id, change_id=change.id)
     return Decision(change, False, change.incident_id)
 
 

@@ -61,7 +61,8 @@ def date_span(day: dt.date, precision: DatePrecision) -> tuple[dt.date, dt.date]
 
 
 def official_total_problems(row: dict[str, int | None]) -> list[str]:
-    """The sums that an official total states and that do not add up (empty when consistent)."""
+    """The sums that an official total states and that do not add up (empty when consistent):
+    parts that are all stated must add up to the whole, and parts stated must not exceed it."""
     ck, ci, mk, mi = (row.get(name) for name in COUNT_FIELDS)
     killed, injured, total = row.get("killed"), row.get("injured"), row.get("total")
     checks = [
@@ -73,7 +74,10 @@ def official_total_problems(row: dict[str, int | None]) -> list[str]:
     problems = []
     for label, parts, whole in checks:
         stated = [p for p in parts if p is not None]
-        if whole is not None and len(stated) == len(parts) and sum(stated) != whole:
+        if whole is None:
+            continue
+        # All parts stated: they must add up; some stated: they must not exceed the whole.
+        if (len(stated) == len(parts) and sum(stated) != whole) or sum(stated) > whole:
             problems.append(label)
     return problems
 
@@ -186,6 +190,17 @@ async def seed_if_empty(db: Database, directory: Path) -> SeedReport | None:
     """Load the dataset into a store that has no districts and no incidents yet; None when it
     has (another process may have loaded it a moment ago)."""
     return await _load(db, directory, only_if_empty=True)
+
+
+async def refresh_issuers(db: Database, directory: Path) -> None:
+    """Names of the issuers and the default one from the dataset's ``issuers.csv`` (at every
+    start: a store loaded by an older version gets them without a new ``db seed``)."""
+    path = directory / "issuers.csv"
+    if not path.is_file():
+        return
+    async with db.transaction() as session:
+        await db.exclusive(session, WRITE_LOCK)
+        await _seed_issuers(session, path)
 
 
 async def _load(db: Database, directory: Path, *, only_if_empty: bool) -> SeedReport | None:

@@ -24,6 +24,10 @@ MAX_ACTIVITY = 64
 MAX_NOTE = 1000
 MAX_REASON = 500
 MAX_ISSUER = 128
+#: The largest number of an incident or a change (their ids are 32-bit integers in the store).
+MAX_RECORD_ID = 2**31 - 1
+#: The largest Telegram user id (they fit in 52 bits).
+MAX_USER_ID = 2**52
 #: Dates before this year are typing errors.
 MIN_YEAR = 1900
 

@@ -8,7 +8,7 @@ from telegram import Update
 
 from db import changes
 from db.changes import ChangeRefused
-from db.validation import FormProblem, FormProblemKind, Invalid
+from db.validation import MAX_USER_ID, FormProblem, FormProblemKind, Invalid
 from handlers import menus
 from handlers.auth import ROLE_NAMES, Role, require, role_of
 from handlers.context import BotContext
@@ -36,7 +36,7 @@ def _subject(update: Update, words: list[str]) -> int:
         author = message.reply_to_message.from_user
         if author is not None and not author.is_bot:
             return author.id
-    return parse_id("user_id", words[1] if len(words) > 1 else None)
+    return parse_id("user_id", words[1] if len(words) > 1 else None, MAX_USER_ID)
 
 
 async def admin_command(update: Update, context: BotContext) -> None:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 
 from db.queries import Category, IncidentFilter, Period
+from db.validation import MAX_RECORD_ID
 
 MAX_CALLBACK_BYTES = 64
 INCIDENTS_PREFIX = "inc"
@@ -106,7 +107,6 @@ def decode_language(data: str) -> str | None:
 REVIEW_PREFIX = "rv"
 UNDO_PREFIX = "undo"
 DRAFT_PREFIX = "draft"
-_MAX_ID = 10**12
 
 
 class ReviewAction(enum.StrEnum):
@@ -131,7 +131,7 @@ def _id(text: str) -> int | None:
     if not text.isascii() or not text.isdigit() or len(text) > 12:
         return None
     value = int(text)
-    return value if 0 < value < _MAX_ID else None
+    return value if 0 < value <= MAX_RECORD_ID else None
 
 
 def encode_review(action: ReviewAction, change_id: int) -> str:

@@ -379,12 +379,7 @@ async def undo_button(update: Update, context: BotContext) -> None:
             else:
                 if needs_review(context, role):
                     raise ChangeRefused(changes.Refusal.NEEDS_REVIEW, target_id)
-                await changes.undo_add(
-                    session,
-                    target_id,
-                    user.id,
-                    any_author=role is Role.OWNER,
-                )
+                await changes.undo_add(session, target_id, user.id)
     except ChangeRefused as refused:
         await query.answer(render_refusal(t, refused), show_alert=True)
         return

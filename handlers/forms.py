@@ -25,6 +25,7 @@ from db.validation import (
     MAX_OFFICIAL_COUNT,
     MAX_PLACE,
     MAX_REASON,
+    MAX_RECORD_ID,
     MIN_YEAR,
     FormProblem,
     FormProblemKind,
@@ -247,10 +248,11 @@ def parse_incident(
     return (draft_from(typed) if parsed.ok else None), parsed
 
 
-def parse_id(key: str, word: str | None) -> int:
-    """An incident or change number: ``12`` or ``#12``."""
+def parse_id(key: str, word: str | None, limit: int = MAX_RECORD_ID) -> int:
+    """An incident's number (``12`` or ``#12``), or with ``limit`` a user id; a number past
+    ``limit`` cannot name anything and is refused like a word."""
     text = (word or "").strip().removeprefix("#")
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
+    if not text.isascii() or not text.isdigit() or len(text) > 20 or not 0 < int(text) <= limit:
         raise Invalid(FormProblem(FormProblemKind.BAD_ID, key, (word or "")[:40]))
     return int(text)
 

@@ -9,13 +9,14 @@ from telegram.error import TelegramError
 
 from bot.i18n import Translator
 from db import changes
-from db.changes import ChangeRefused, Decision
+from db.changes import CannotApply, ChangeRefused, Decision
 from handlers.auth import Role, require
 from handlers.callbacks import ReviewAction, decode_review
 from handlers.context import BotContext
 from handlers.render import expired_text
 from handlers.render.admin import (
     change_card,
+    render_closed,
     render_decided_for_author,
     render_decision,
     render_pending,
@@ -32,7 +33,7 @@ PENDING_SHOWN = 5
 
 
 async def pending_command(update: Update, context: BotContext) -> None:
-    if await require(update, context, Role.EDITOR, "/pending") is None:
+    if await require(update, context, Role.OWNER, "/pending") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -53,12 +54,13 @@ async def pending_command(update: Update, context: BotContext) -> None:
 
 
 async def review_button(update: Update, context: BotContext) -> None:
-    """Approve or Reject under a change. Any admin but the change's author may decide; the data
-    are re-checked (a forged or replayed press by anyone else changes nothing)."""
+    """Approve or Reject under a change. Owners decide (one who proposed a change cannot decide
+    it); the data are re-checked, so a forged or replayed press by anyone else changes nothing.
+    Editors do not review each other: two of them could otherwise pass anything between them."""
     query = update.callback_query
     if query is None:
         return
-    if await require(update, context, Role.EDITOR, "review button") is None:
+    if await require(update, context, Role.OWNER, "review button") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -74,6 +76,16 @@ async def review_button(update: Update, context: BotContext) -> None:
                 decision = await changes.approve(session, change_id, user.id)
             else:
                 decision = await changes.reject(session, change_id, user.id)
+    except CannotApply as stale:
+        # It can never apply now (the incident changed meanwhile, say): close it and say why.
+        async with services.db.write() as session:
+            decision = await changes.close(session, change_id, user.id, stale.refusal)
+        log.info("user_id=%s closed change %s: %s", user.id, change_id, stale.refusal.value)
+        await query.answer()
+        reason = render_refusal(t, stale)
+        await edit(update, render_closed(t, change_id, reason))
+        await _tell_author(context, decision, user.id, stale)
+        return
     except ChangeRefused as refused:
         await query.answer(render_refusal(t, refused), show_alert=True)
         return
@@ -95,7 +107,9 @@ def _outcome(t: Translator, decision: Decision) -> str | None:
     return None
 
 
-async def _tell_author(context: BotContext, decision: Decision, reviewer: int) -> None:
+async def _tell_author(
+    context: BotContext, decision: Decision, reviewer: int, stale: ChangeRefused | None = None
+) -> None:
     author = decision.change.proposed_by
     language = decision.change.language
     if language is not None:
@@ -103,8 +117,10 @@ async def _tell_author(context: BotContext, decision: Decision, reviewer: int) -
     else:
         t = await context.translator_for(author)
     try:
-        await context.bot.send_message(
-            author, render_decided_for_author(t, decision.change.id, decision.approved, reviewer)
-        )
+        if stale is not None:
+            text = render_closed(t, decision.change.id, render_refusal(t, stale))
+        else:
+            text = render_decided_for_author(t, decision.change.id, decision.approved, reviewer)
+        await context.bot.send_message(author, text)
     except TelegramError as exc:
         log.warning("could not tell user %s about change %s: %s", author, decision.change.id, exc)

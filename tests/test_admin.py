@@ -138,7 +138,7 @@ async def test_a_stranger_is_refused_every_admin_command(
     reply = _only(await bot.send(STRANGER, command))
     expected = (
         "Only the bot's owners can do this."
-        if command.startswith("/admin")
+        if command.startswith(("/admin", "/pending"))
         else ("Only the bot's admins can do this.")
     )
     assert reply.plain == expected
@@ -501,14 +501,13 @@ async def test_an_editors_incident_waits_for_another_admin(
     card = cards[OWNER]
     assert "New incident" in (card.plain or "") and f"proposed by {EDITOR}" in (card.plain or "")
     approve = _button(card, "Approve")
-    # The editor cannot approve their own change, and a stranger's forged press is refused.
     change_id = _change_id(card)
     ru = catalogs.translator("ru")
     messages, alert = await _press(bot, EDITOR, await _own_message(bot, EDITOR), approve)
-    own = ru._("Change {id} is yours: another admin has to review it.").format(id=change_id)
-    assert messages == [] and alert == own
+    # Editors do not review (their own change or anyone's); a stranger's press is refused too.
+    assert messages == [] and alert == ru._("Only the bot's owners can do this.")
     messages, alert = await _press(bot, STRANGER, await _own_message(bot, STRANGER), approve)
-    assert messages == [] and alert == "Only the bot's admins can do this."
+    assert messages == [] and alert == "Only the bot's owners can do this."
     assert await _national(sandbox) == before
     # /pending shows it.
     pending = _text(await bot.send(OWNER, "/pending"))
@@ -520,7 +519,7 @@ async def test_an_editors_incident_waits_for_another_admin(
     assert after.civilian_injured == before.civilian_injured + 1
     told = [m for m in bot.emulator.sent if m.chat_id == EDITOR][-1]
     assert told.plain == ru._("Your change {id} was approved by {user}.").format(
-        id=_change_id(card), user=OWNER
+        id=change_id, user=OWNER
     )
     second = cards[SECOND_OWNER]
     await bot.press(
@@ -546,14 +545,18 @@ async def test_a_rejected_or_withdrawn_change_applies_nothing(
     await bot.send(EDITOR, '/retract 1 reason="not a mine incident"')
     card = next(m for m in bot.emulator.sent[sent_before:] if m.chat_id == OWNER)
     assert "Retraction of #1" in (card.plain or "")
-    # Another editor may review; they reject it.
-    listing = await bot.send(OTHER_EDITOR, "/pending")
-    change_card = listing[-1]
-    rejected = await bot.press(
-        OTHER_EDITOR, change_card.message_id, change_card.buttons[1]["callback_data"]
-    )
+    # Editors do not review: another editor can neither list nor decide it.
     az = catalogs.translator("az")
-    verdict = az._("Change {id} rejected: nothing was applied.").format(id=_change_id(card))
+    refused = az._("Only the bot's owners can do this.")
+    assert _text(await bot.send(OTHER_EDITOR, "/pending")) == refused
+    reject = card.buttons[1]["callback_data"]
+    own = await _own_message(bot, OTHER_EDITOR)
+    assert await _press(bot, OTHER_EDITOR, own, reject) == ([], refused)
+    # An owner rejects it from /pending.
+    listing = await bot.send(OWNER, "/pending")
+    change_card = listing[-1]
+    rejected = await bot.press(OWNER, change_card.message_id, _button(change_card, "Reject"))
+    verdict = f"Change {_change_id(card)} rejected: nothing was applied."
     assert any(verdict in (m.plain or "") for m in rejected)
     assert await _national(sandbox) == before
     # A proposal withdrawn by its author.
@@ -579,11 +582,20 @@ async def test_a_change_to_an_incident_edited_meanwhile_is_not_applied(
     await bot.send(EDITOR, f'/edit {incident_id} civilian_injured=3 reason="report"')
     card = next(m for m in bot.emulator.sent[sent_before:] if m.chat_id == OWNER)
     await bot.send(OWNER, f'/edit {incident_id} civilian_injured=2 reason="owner fix"')
+    change_id = _change_id(card)
+    sent_before = len(bot.emulator.sent)
     messages, alert = await _press(bot, OWNER, card.message_id, _button(card, "Approve"))
-    assert messages == [] and alert is not None
-    assert alert.startswith(f"#{incident_id} has changed since this was prepared")
+    closed = (
+        f"Change {change_id} can no longer be applied and is closed: #{incident_id} has changed"
+    )
+    assert (messages[0].plain or "").startswith(closed) and alert is None
+    # The author is told (in Russian), nothing waits any more, and the history says what happened.
+    told = [m for m in bot.emulator.sent[sent_before:] if m.chat_id == EDITOR]
+    assert len(told) == 1 and str(change_id) in (told[0].plain or "")
+    assert "Nothing is waiting for review." in _text(await bot.send(OWNER, "/pending"))
     history = _text(await bot.send(OWNER, f"/history {incident_id}"))
     assert "1 → 2" in history and "→ 3" not in history
+    assert "proposed change closed: it could no longer be applied" in history
 
 
 async def test_forged_review_and_undo_data_are_refused(bot: EmulatedBot, sandbox: Services) -> None:
@@ -593,7 +605,8 @@ async def test_forged_review_and_undo_data_are_refused(bot: EmulatedBot, sandbox
     own = await _own_message(bot, STRANGER)
     for data in (f"undo|i|{incident_id}", "rv|a|1", "rv|r|1", "draft|s|0123456789ab", "undo|c|1"):
         messages, alert = await _press(bot, STRANGER, own, data)
-        assert messages == [] and alert == "Only the bot's admins can do this."
+        who = "owners" if data.startswith("rv|") else "admins"
+        assert messages == [] and alert == f"Only the bot's {who} can do this."
     mine = await _own_message(bot, OWNER)
     for data in (
         "undo|i|abc",
@@ -832,3 +845,84 @@ async def test_a_long_history_fits_in_one_message(bot: EmulatedBot, sandbox: Ser
     assert f"#{incident_id}, version 21" in text
     assert "earlier entries are not shown" in text
     assert "civilians injured: 20 → 21" in text  # the latest change is always there
+
+
+# -- limits found in review -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/history 3000000000",
+        "/history 99999999999999999999999",
+        "/edit 3000000000 civilian_killed=1 reason=x",
+        "/retract 3000000000 reason=x",
+        "/restore 3000000000",
+    ],
+)
+async def test_numbers_past_any_record_are_refused_plainly(
+    bot: EmulatedBot, sandbox: Services, command: str
+) -> None:
+    text = _text(await bot.send(OWNER, command))
+    assert "is not a number like 12." in text
+    assert "Sorry" not in text
+
+
+async def test_buttons_naming_numbers_past_any_record_are_expired(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    mine = await _own_message(bot, OWNER)
+    for data in ("rv|a|3000000000", "undo|i|3000000000", "undo|c|3000000000"):
+        assert await _press(bot, OWNER, mine, data) == (
+            [],
+            "This button is no longer valid. Send the command again.",
+        )
+
+
+async def test_undo_is_only_for_the_author_of_a_new_incident(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    before = await _national(sandbox)
+    mine = await _own_message(bot, OWNER)
+    # A dataset incident cannot be "undone" (a retraction needs a reason).
+    assert await _press(bot, OWNER, mine, "undo|i|3") == ([], "Only its author can undo this (3).")
+    group = -100_778
+    bot.emulator.add_group_chat(group, title="Desk", member_ids=(OWNER, SECOND_OWNER))
+    saved = _only(await bot.send(OWNER, ADD, chat_id=group))
+    incident_id = int((saved.plain or "").split("#")[1].split()[0])
+    messages, alert = await _press(
+        bot, SECOND_OWNER, saved.message_id, _button(saved, "Undo"), chat_id=group
+    )
+    assert messages == [] and alert is not None and str(incident_id) in alert
+    assert (await _national(sandbox)).total == before.total + 1
+
+
+async def test_official_parts_larger_than_the_whole_are_refused(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    for figures, sums in (
+        ("total=10 civilian_killed=44", "civilian + military = total"),
+        ("total=10 killed=500", "killed + injured = total"),
+    ):
+        text = _text(
+            await bot.send(OWNER, f"/official as_of=2025-02-01 {figures} source=https://x.az/p")
+        )
+        assert text.startswith("Nothing was saved.") and sums in text
+
+
+async def test_long_links_and_wide_characters_stay_within_telegrams_limits(
+    bot: EmulatedBot, sandbox: Services
+) -> None:
+    """Replies are checked by the emulator: over 4,096 UTF-16 units, Telegram refuses them."""
+    incident_id = await _added(bot)
+    for n in range(2):
+        url = f"https://example.org/{n}/" + "a" * 2020
+        text = _text(await bot.send(OWNER, f'/edit {incident_id} source={url} reason="link"'))
+        assert "corrected" in text
+    note = "😀" * 1000
+    await bot.send(OWNER, f'/edit {incident_id} note="{note}" reason="{"😀" * 499}"')
+    for n in range(5):
+        await bot.send(OWNER, f'/edit {incident_id} civilian_injured={n + 2} reason="{"😀" * 499}"')
+    history = _only(await bot.send(OWNER, f"/history {incident_id}"))
+    assert f"#{incident_id}, version 9" in (history.plain or "")
+    assert "civilians injured: 5 → 6" in (history.plain or "")

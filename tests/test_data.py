@@ -116,3 +116,19 @@ async def test_processes_starting_together_load_an_empty_store_once(settings, tm
     finally:
         await first.db.dispose()
         await second.db.dispose()
+
+
+async def test_issuer_names_and_the_default_are_refreshed_at_start(services: Services) -> None:
+    """A store loaded before issuers.csv had its default column gets it at the next start."""
+    from sqlalchemy import update
+
+    from db import changes, seed
+    from db.models import IssuerName
+
+    async with services.db.transaction() as session:
+        await session.execute(update(IssuerName).values(is_default=False))
+    async with services.db.read() as connection:
+        assert (await changes.official_defaults(connection))[0] is None
+    await seed.refresh_issuers(services.db, services.settings.seed_dir)
+    async with services.db.read() as connection:
+        assert (await changes.official_defaults(connection))[0] == "ANAMA"

@@ -43,6 +43,20 @@ SEPARATOR = " · "
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def utf16_length(text: str) -> int:
+    """What Telegram counts against its limits (an HTML text counts at least this much)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(markup: str) -> int:
+    """What Telegram counts of an HTML text: its text after the tags are parsed (a link's address
+    does not count), in UTF-16 units."""
+    return utf16_length(html.unescape(_TAG.sub("", markup)))
+
+
 def escape(value: object) -> str:
     """Escape a dynamic value for Telegram HTML text (``&``, ``<`` and ``>``)."""
     return html.escape(_CONTROL.sub("", str(value)), quote=False)

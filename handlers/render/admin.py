@@ -47,12 +47,15 @@ from handlers.render import (
     escape,
     incident_counts,
     link,
+    visible_length,
 )
 
 MAX_SHOWN_PROBLEMS = 12
 MAX_ECHO = 60
-#: A note is shown whole in cards, shortened in lists and in the history's differences.
+#: A note is shown whole in cards, shortened in lists and in the history's differences; so is a
+#: link (its outlet is a link in cards).
 MAX_NOTE_IN_LIST = 120
+MAX_URL_IN_LIST = 80
 
 
 def _short(text: str, limit: int) -> str:
@@ -352,7 +355,10 @@ def render_duplicates(
     for d in duplicates:
         name = f"#{d.incident_id}" if d.incident_id else t._("change {id}").format(id=d.change_id)
         reason = t._("same source") if d.same_source else t._("same district and date")
-        place = _place(t, gazetteer, {"district_id": d.district_id, "settlement": d.settlement})
+        place = _short(
+            _place(t, gazetteer, {"district_id": d.district_id, "settlement": d.settlement}),
+            MAX_NOTE_IN_LIST,
+        )
         who = t.ngettext("{n} person", "{n} people", d.casualties).format(n=t.number(d.casualties))
         lines.append(
             escape(f"• {name} · {t.date(d.date, d.precision)} · {place} · {who} ({reason})")
@@ -409,7 +415,7 @@ def field_value(t: Translator, gazetteer: Gazetteer, key: str, state: Mapping[st
     if key == "activity":
         return _activity(t, value)
     if key == "sources":
-        return ", ".join(value)
+        return ", ".join(_short(url, MAX_URL_IN_LIST) for url in value)
     if key == "status":
         label = STATUS_LABELS.get(value)
         return t._(label) if label else str(value)
@@ -600,6 +606,15 @@ def render_decision(t: Translator, change_id: int, approved: bool, result: str |
     return "\n".join([escape(line), *([escape(result)] if result else [])])
 
 
+def render_closed(t: Translator, change_id: int, reason: str) -> str:
+    """A change that can no longer be applied, closed on approval (``reason``: plain text)."""
+    return escape(
+        t._("Change {id} can no longer be applied and is closed: {reason}").format(
+            id=change_id, reason=reason
+        )
+    )
+
+
 def render_decided_for_author(t: Translator, change_id: int, approved: bool, by: int) -> str:
     if approved:
         return escape(t._("Your change {id} was approved by {user}.").format(id=change_id, user=by))
@@ -615,6 +630,9 @@ ACTION_LABELS = {
     "incident.restore": N_("restored"),
     "incident.undo": N_("undone by its author"),
     "change.propose": N_("change proposed for review"),
+    "change.reject": N_("proposed change rejected"),
+    "change.withdraw": N_("proposed change withdrawn"),
+    "change.close": N_("proposed change closed: it could no longer be applied"),
 }
 
 
@@ -622,16 +640,17 @@ def _actor(t: Translator, actor: int | None) -> str:
     return t._("user {id}").format(id=actor) if actor is not None else t._("the shell")
 
 
-def _entry(t: Translator, gazetteer: Gazetteer, entry: HistoryEntry) -> str:
+def _entry(t: Translator, gazetteer: Gazetteer, entry: HistoryEntry, incident_id: int) -> str:
     label = ACTION_LABELS.get(entry.action)
+    about_a_change = entry.action.startswith("change.")
     head = [
-        t._("version {n}").format(n=entry.version) if entry.action != "change.propose" else "…",
+        t._("version {n}").format(n=entry.version) if not about_a_change else "…",
         t.datetime(entry.at),
         (t._(label) if label else entry.action)
         + " "
         + t._("by {who}").format(who=_actor(t, entry.actor)),
     ]
-    if entry.approved_by is not None and entry.action != "change.propose":
+    if entry.approved_by is not None and not about_a_change:
         head.append(t._("approved by {who}").format(who=_actor(t, entry.approved_by)))
     lines = [bold(SEPARATOR.join(head))]
     if entry.action == "change.propose":
@@ -642,32 +661,35 @@ def _entry(t: Translator, gazetteer: Gazetteer, entry: HistoryEntry) -> str:
                 escape(", ".join(t._(FIELD_LABELS[k]) for k in payload if k in FIELD_LABELS))
             )
         elif kind:
-            lines.append(escape(t._(KIND_LABELS[ChangeKind(kind)]).format(id="")))
-    elif entry.action != "incident.add":
+            lines.append(escape(t._(KIND_LABELS[ChangeKind(kind)]).format(id=incident_id)))
+    elif entry.action == "change.close":
+        pass  # the reason is a refusal's code; the label says what happened
+    elif entry.action != "incident.add" and not about_a_change:
         lines += diff_lines(t, gazetteer, entry.before or {}, entry.after or {})
-    if entry.reason:
+    if entry.reason and entry.action != "change.close":
         lines.append(escape(t._("Reason: {reason}").format(reason=entry.reason)))
     return "\n".join(lines)
 
 
 def render_history(t: Translator, gazetteer: Gazetteer, history: History) -> str:
     """Every version, oldest first; when they do not all fit, the first and the latest ones."""
+    current = dict(history.current)
+    current["description"] = _short(current.get("description") or "", MAX_NOTE_IN_LIST)
     head = incident_card(
         t,
         gazetteer,
-        history.current,
+        current,
         t._("#{id}, version {n}").format(id=history.incident_id, n=history.current["version"]),
     )
     status = history.current.get("status")
     if status != "published":
         head += "\n" + escape(field_value(t, gazetteer, "status", history.current))
     blocks = []
-    if not history.entries or history.entries[0].action != "incident.add":
+    if not any(e.action == "incident.add" for e in history.entries):
         # Loaded from the dataset (or before the audit trail existed).
-        first = (
-            history.entries[0].before
-            if history.entries and history.entries[0].before
-            else history.current
+        first = next(
+            (e.before for e in history.entries if e.action.startswith("incident.") and e.before),
+            history.current,
         )
         blocks.append(
             "\n".join(
@@ -688,16 +710,22 @@ def render_history(t: Translator, gazetteer: Gazetteer, history: History) -> str
                 ]
             )
         )
-    blocks += [_entry(t, gazetteer, e) for e in history.entries]
-    room = MAX_MESSAGE - len(head) - 300
+    # An approval shows on the change it applied ("approved by").
+    blocks += [
+        _entry(t, gazetteer, e, history.incident_id)
+        for e in history.entries
+        if e.action != "change.approve"
+    ]
+    room = MAX_MESSAGE - visible_length(head) - 300
     shown: list[str] = []
     used = 0
     # The latest versions matter most: fill from the end, keep the first if it fits.
     for block in reversed(blocks):
-        if used + len(block) + 2 > room:
+        size = visible_length(block) + 2
+        if used + size > room:
             break
         shown.insert(0, block)
-        used += len(block) + 2
+        used += size
     omitted = len(blocks) - len(shown)
     parts = [head, ""]
     if omitted:

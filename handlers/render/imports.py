@@ -23,7 +23,15 @@ from db.imports import (
 )
 from db.models import DatePrecision
 from db.validation import FormProblem, FormProblemKind
-from handlers.render import MAX_MESSAGE, Rendered, bold, escape, injured_line, killed_line
+from handlers.render import (
+    MAX_MESSAGE,
+    Rendered,
+    bold,
+    escape,
+    injured_line,
+    killed_line,
+    utf16_length,
+)
 from handlers.render.admin import problem_text, render_proposed
 
 #: Line numbers and incident numbers named in a reply before "… and N more".
@@ -61,11 +69,6 @@ def _listed(t: Translator, items: Sequence[str]) -> str:
     if len(items) > MAX_LISTED:
         shown += " " + _more(t, len(items) - MAX_LISTED)
     return shown
-
-
-def utf16_length(text: str) -> int:
-    """What Telegram counts against its limits (an HTML text counts at least this much)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 # -- problems -------------------------------------------------------------------------------------
