@@ -914,6 +914,8 @@ async def _apply(session: AsyncSession, change: Change, actor: int) -> Decision:
     incident_id = change.incident_id
     official_id = None
     imported = None
+    # A change to an incident applies to the version it was made on, and names its change.
+    bound: dict[str, Any] = {"base_version": change.base_version, "change_id": change.id}
     if change.kind is ChangeKind.ADD:
         incident_id = (
             await add_incident(
@@ -922,35 +924,11 @@ async def _apply(session: AsyncSession, change: Change, actor: int) -> Decision:
         ).id
     elif change.kind is ChangeKind.EDIT:
         assert incident_id is not None
-        await edit_incident(
-            session,
-            incident_id,
-            payload,
-            proposer,
-            change.reason or "",
-            base_version=change.base_version,
-            change_id=change.id,
-        )
-    elif change.kind is ChangeKind.RETRACT:
+        await edit_incident(session, incident_id, payload, proposer, change.reason or "", **bound)
+    elif change.kind in (ChangeKind.RETRACT, ChangeKind.RESTORE):
         assert incident_id is not None
-        await retract_incident(
-            session,
-            incident_id,
-            proposer,
-            change.reason or "",
-            base_version=change.base_version,
-            change_id=change.id,
-        )
-    elif change.kind is ChangeKind.RESTORE:
-        assert incident_id is not None
-        await restore_incident(
-            session,
-            incident_id,
-            proposer,
-            change.reason,
-            base_version=change.base_version,
-            change_id=change.id,
-        )
+        status_change = retract_incident if change.kind is ChangeKind.RETRACT else restore_incident
+        await status_change(session, incident_id, proposer, change.reason, **bound)
     elif change.kind is ChangeKind.OFFICIAL:
         official_id = (
             await add_official(
