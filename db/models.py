@@ -24,11 +24,15 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    Time,
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.schedule import Frequency
 
 
 class Base(DeclarativeBase):
@@ -324,3 +328,46 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class SubscriptionEnd(enum.StrEnum):
+    """Why a subscription stopped."""
+
+    UNSUBSCRIBED = "unsubscribed"
+    #: Telegram answered 403: the user blocked the bot or the account is deactivated.
+    BLOCKED = "blocked"
+    #: The bot was removed from the group (a ``my_chat_member`` update).
+    REMOVED = "removed"
+
+
+class Subscription(Base):
+    """A chat's digest: how often, when, about what, and where its schedule stands.
+
+    One per chat. Due times are UTC; ``at`` is the local time of day in ``TIMEZONE``. The next
+    digest covers what changed from ``period_start`` until it falls due."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_active_due", "active", "next_due_at"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "frequency"))
+    at: Mapped[dt.time] = mapped_column(Time())
+    #: For weekly digests: 0 = Monday.
+    weekday: Mapped[int] = mapped_column(Integer, default=0)
+    #: District ids; empty for all districts.
+    districts: Mapped[list[int]] = mapped_column(JSON)
+    #: "civilian", "military" or NULL for both.
+    category: Mapped[str | None] = mapped_column(String(16))
+    #: Send a digest that says "nothing new" rather than nothing.
+    send_empty: Mapped[bool] = mapped_column(default=False, server_default=false())
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    ended_reason: Mapped[SubscriptionEnd | None] = mapped_column(
+        _enum(SubscriptionEnd, "subscription_end")
+    )
+    ended_at: Mapped[dt.datetime | None]
+    #: Who set it up or last changed it (a Telegram user id).
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    period_start: Mapped[dt.datetime]
+    next_due_at: Mapped[dt.datetime]
