@@ -371,3 +371,44 @@ class Subscription(Base):
     updated_at: Mapped[dt.datetime]
     period_start: Mapped[dt.datetime]
     next_due_at: Mapped[dt.datetime]
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    #: Claimed by a sender until ``claimed_until``; after that any sender may claim it again.
+    SENDING = "sending"
+    SENT = "sent"
+    #: Given up after the last attempt (the error is kept).
+    FAILED = "failed"
+    #: Not sent because the chat's subscription ended (blocked, removed, unsubscribed).
+    DROPPED = "dropped"
+
+
+class OutboxMessage(Base):
+    """One digest to deliver: one row per (chat, digest period), under a unique key, written in
+    the transaction that decides the digest; senders claim rows (see ``db.outbox``)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "period_end", name="uq_outbox_chat_period"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    #: The end of the period the digest covers (its due time, or the moment of /digest_now).
+    period_end: Mapped[dt.datetime]
+    #: The messages to send, in order, as Telegram HTML (each under Telegram's limit).
+    parts: Mapped[list[str]] = mapped_column(JSON)
+    #: [incident id, version] of every incident the digest shows.
+    shown: Mapped[list[list[int]]] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = mapped_column(
+        _enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

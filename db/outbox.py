@@ -1,0 +1,220 @@
+"""The outbox: digests waiting to be sent, claimed by senders, never sent twice by two of them.
+
+A row is written once per (chat, period) under a unique key, in the transaction that decides the
+digest. A sender claims rows for a lease: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, so
+that senders of several processes take disjoint rows without waiting for each other; on SQLite,
+whose writers take turns anyway, under the database's write lock. A sender that dies leaves its
+rows claimed until the lease runs out; then another claims them again. So each digest is sent at
+least once, and twice only if a sender died between Telegram accepting it and the row being
+marked sent: at most the messages in flight at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.changes import as_utc
+from db.models import OutboxMessage, OutboxStatus
+from db.session import Database
+
+#: The key that makes SQLite claims take the write lock first (see ``Database.exclusive``).
+_CLAIM_LOCK = 0x6F75_7462
+#: How long a claim holds before another sender may take the row.
+DEFAULT_LEASE = dt.timedelta(minutes=2)
+#: Attempts before a row is given up (the error is kept on it).
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    chat_id: int
+    parts: tuple[str, ...]
+    attempts: int
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    period_end: dt.datetime,
+    parts: Sequence[str],
+    shown: Sequence[tuple[int, int]],
+    now: dt.datetime,
+) -> bool:
+    """Add a digest for a chat and period; False when that one is already in the outbox."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage)
+        .values(
+            chat_id=chat_id,
+            period_end=period_end,
+            parts=list(parts),
+            shown=[list(item) for item in shown],
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "period_end"])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _claimable(now: dt.datetime) -> ColumnElement[bool]:
+    pending = and_(
+        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now
+    )
+    abandoned = and_(
+        OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_until < now
+    )
+    return or_(pending, abandoned)
+
+
+async def claim(
+    db: Database,
+    worker: str,
+    now: dt.datetime,
+    *,
+    limit: int = 100,
+    lease: dt.timedelta = DEFAULT_LEASE,
+) -> list[Claimed]:
+    """Take up to ``limit`` rows that are due (or whose claim ran out) for ``worker``, oldest
+    first; no other sender gets them until the lease runs out."""
+    async with db.transaction() as session:
+        query = (
+            select(OutboxMessage.id).where(_claimable(now)).order_by(OutboxMessage.id).limit(limit)
+        )
+        if db.is_sqlite:
+            await db.exclusive(session, _CLAIM_LOCK)
+        else:
+            query = query.with_for_update(skip_locked=True)
+        ids = [int(i) for i in (await session.execute(query)).scalars()]
+        if not ids:
+            return []
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(
+                status=OutboxStatus.SENDING,
+                claimed_by=worker,
+                claimed_until=now + lease,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = await session.execute(
+            select(
+                OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.parts, OutboxMessage.attempts
+            )
+            .where(OutboxMessage.id.in_(ids))
+            .order_by(OutboxMessage.id)
+        )
+        return [Claimed(int(r[0]), int(r[1]), tuple(r[2]), int(r[3])) for r in rows]
+
+
+def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
+    return and_(
+        OutboxMessage.id == row_id,
+        OutboxMessage.status == OutboxStatus.SENDING,
+        OutboxMessage.claimed_by == worker,
+    )
+
+
+async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dt.datetime) -> bool:
+    """Record a delivered row; False when the claim was lost (another sender took it over)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_held_by(row_id, worker))
+        .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min, … after the attempt that failed (at most an hour)."""
+    return min(dt.timedelta(seconds=30 * 2 ** max(attempts - 1, 0)), dt.timedelta(hours=1))
+
+
+async def mark_failed(
+    session: AsyncSession,
+    row_id: int,
+    worker: str,
+    now: dt.datetime,
+    error: str,
+    *,
+    retry_after: dt.timedelta | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> OutboxStatus | None:
+    """Record a failed attempt: back to PENDING after ``retry_after`` (Telegram's, for a 429) or
+    the backoff, or FAILED after the last attempt. None when the claim was lost."""
+    attempts = await session.scalar(select(OutboxMessage.attempts).where(_held_by(row_id, worker)))
+    if attempts is None:
+        return None
+    final = attempts >= max_attempts and retry_after is None
+    status = OutboxStatus.FAILED if final else OutboxStatus.PENDING
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            status=status,
+            claimed_until=None,
+            last_error=error[:1000],
+            next_attempt_at=now
+            + (retry_after if retry_after is not None else backoff(int(attempts))),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return status
+
+
+async def drop_chat(session: AsyncSession, chat_id: int, reason: str) -> int:
+    """Stop every undelivered row of a chat (its subscription ended); returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+        )
+        .values(status=OutboxStatus.DROPPED, claimed_until=None, last_error=reason[:1000])
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+
+
+async def rows_of_chat(session: AsyncSession, chat_id: int) -> list[OutboxRow]:
+    rows = await session.execute(
+        select(
+            OutboxMessage.id,
+            OutboxMessage.chat_id,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.next_attempt_at,
+            OutboxMessage.last_error,
+        )
+        .where(OutboxMessage.chat_id == chat_id)
+        .order_by(OutboxMessage.id)
+    )
+    return [
+        OutboxRow(int(r[0]), int(r[1]), OutboxStatus(r[2]), int(r[3]), as_utc(r[4]), r[5])
+        for r in rows
+    ]
