@@ -412,3 +412,17 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestItem(Base):
+    """An incident a chat was sent in a digest, and the version it saw: a later correction or
+    retraction of it goes to exactly the chats that were sent the old figure."""
+
+    __tablename__ = "digest_items"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[dt.datetime]

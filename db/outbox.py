@@ -21,7 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.changes import as_utc
-from db.models import OutboxMessage, OutboxStatus
+from db.models import DigestItem, OutboxMessage, OutboxStatus
 from db.session import Database
 
 #: The key that makes SQLite claims take the write lock first (see ``Database.exclusive``).
@@ -130,14 +130,45 @@ def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
 
 
 async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dt.datetime) -> bool:
-    """Record a delivered row; False when the claim was lost (another sender took it over)."""
+    """Record a delivered row and what it showed its chat; False when the claim was lost
+    (another sender took the row over)."""
     result = await session.execute(
         update(OutboxMessage)
         .where(_held_by(row_id, worker))
         .values(status=OutboxStatus.SENT, sent_at=now, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    if not getattr(result, "rowcount", 0):
+        return False
+    chat_id, shown = (
+        await session.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.shown).where(OutboxMessage.id == row_id)
+        )
+    ).one()
+    await _record_shown(session, int(chat_id), shown, now)
+    return True
+
+
+async def _record_shown(
+    session: AsyncSession, chat_id: int, shown: Sequence[Sequence[int]], now: dt.datetime
+) -> None:
+    """Remember which version of each incident a chat was sent (``digest_items``)."""
+    if not shown:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(DigestItem).values(
+        [
+            {"chat_id": chat_id, "incident_id": int(i), "version": int(v), "sent_at": now}
+            for i, v in shown
+        ]
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["chat_id", "incident_id"],
+            set_={"version": statement.excluded.version, "sent_at": statement.excluded.sent_at},
+        )
+    )
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -502,6 +502,14 @@ async def list_incidents(
             .limit(limit)
         )
     ).all()
+    rows = await _incident_rows(session, incidents, f.category)
+    return IncidentPage(rows=rows, total=int(total), offset=offset)
+
+
+async def _incident_rows(
+    session: AsyncSession, incidents: Sequence[Incident], category: Category | None
+) -> tuple[IncidentRow, ...]:
+    """Incidents with their sources, their counts restricted to the category."""
     ids = [i.id for i in incidents]
     sources: dict[int, list[SourceRef]] = {i: [] for i in ids}
     if ids:
@@ -521,7 +529,7 @@ async def list_incidents(
                 Counts(
                     i.civilian_killed, i.civilian_injured, i.military_killed, i.military_injured
                 ),
-                f.category,
+                category,
             ),
             device=i.device,
             activity=i.activity,
@@ -529,7 +537,30 @@ async def list_incidents(
         )
         for i in incidents
     )
-    return IncidentPage(rows=rows, total=int(total), offset=offset)
+    return rows
+
+
+async def incidents_recorded_between(
+    session: AsyncSession,
+    f: IncidentFilter,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    limit: int,
+) -> tuple[tuple[IncidentRow, ...], int]:
+    """Published incidents matching the filter that were recorded in (start, end], latest
+    first (up to ``limit``), and how many there are in all (a digest's new incidents)."""
+    recorded = and_(_conditions(f), Incident.created_at > start, Incident.created_at <= end)
+    total = await session.scalar(select(func.count()).select_from(Incident).where(recorded))
+    incidents = (
+        await session.scalars(
+            select(Incident)
+            .where(recorded)
+            .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return await _incident_rows(session, incidents, f.category), int(total or 0)
 
 
 async def sources_summary(db: Reader, *, outlets: int = 8) -> SourcesSummary:

@@ -44,7 +44,7 @@ class SubscriptionView:
     next_due_at: dt.datetime
 
 
-def _view(row: Subscription) -> SubscriptionView:
+def view_of(row: Subscription) -> SubscriptionView:
     return SubscriptionView(
         chat_id=row.chat_id,
         settings=DigestSettings(
@@ -91,7 +91,7 @@ async def subscribe(
     row.updated_at = now
     row.next_due_at = due
     await session.flush()
-    return _view(row)
+    return view_of(row)
 
 
 async def end(
@@ -109,7 +109,7 @@ async def end(
 
 async def get(session: AsyncSession, chat_id: int) -> SubscriptionView | None:
     row = await session.get(Subscription, chat_id, populate_existing=True)
-    return _view(row) if row is not None else None
+    return view_of(row) if row is not None else None
 
 
 async def due(db: Reader, now: dt.datetime, *, limit: int = 1000) -> Sequence[int]:

@@ -1,4 +1,4 @@
-"""outbox: digests to deliver, one row per chat and period
+"""outbox: digests to deliver, one row per chat and period; digest_items: what each chat saw
 
 Revision ID: 008
 Revises: 007
@@ -40,8 +40,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("chat_id", "period_end", name="uq_outbox_chat_period"),
     )
     op.create_index("ix_outbox_status_next", "outbox", ["status", "next_attempt_at", "id"])
+    op.create_table(
+        "digest_items",
+        sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "incident_id",
+            sa.Integer(),
+            sa.ForeignKey("incidents.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("chat_id", "incident_id"),
+    )
+    op.create_index("ix_digest_items_incident_id", "digest_items", ["incident_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_digest_items_incident_id", table_name="digest_items")
+    op.drop_table("digest_items")
     op.drop_index("ix_outbox_status_next", table_name="outbox")
     op.drop_table("outbox")
