@@ -11,6 +11,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -19,10 +20,12 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
+from bot.digests import DIGEST_JOB, WORKER_KEY, digest_job, run_digests, worker_name
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.updates import PerChatUpdateProcessor
 from db import changes, migrate, seed
+from db.outbox import Delivery
 from db.session import Database
 from handlers import (
     add_conversation,
@@ -38,17 +41,19 @@ from handlers import (
     sources,
     start,
     stats,
+    subscriptions,
 )
 from handlers.callbacks import (
     DRAFT_PREFIX,
     INCIDENTS_PREFIX,
     LANGUAGE_PREFIX,
     REVIEW_PREFIX,
+    SUBSCRIPTION_PREFIX,
     UNDO_PREFIX,
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.parsing import Vocabulary
-from handlers.render import CATEGORY_WORDS
+from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +62,15 @@ BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 def build_services(settings: Settings) -> Services:
     catalogs = Catalogs.load(settings.default_language, settings.tz)
-    vocabulary = Vocabulary.build(
-        {
-            category: [
-                word for t in catalogs.all() for word in (*t._(msgid).split(), *msgid.split())
-            ]
-            for category, msgid in CATEGORY_WORDS.items()
+
+    def words(msgids: dict[Any, str]) -> dict[Any, list[str]]:
+        """Every language's words for each key, and the English msgid's."""
+        return {
+            key: [word for t in catalogs.all() for word in (*t._(msgid).split(), *msgid.split())]
+            for key, msgid in msgids.items()
         }
-    )
+
+    vocabulary = Vocabulary.build(words(CATEGORY_WORDS), words(FREQUENCY_WORDS))
     return Services(
         settings=settings,
         db=Database(settings.database_url),
@@ -94,6 +100,13 @@ async def prepare_database(services: Services) -> None:
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     await prepare_database(services)
+    interval = services.settings.digest_check_seconds
+    if interval > 0 and application.job_queue is not None:
+        # The schedule is in the store: one repeating job finds what fell due, also after a
+        # restart, and sends the outbox.
+        application.job_queue.run_repeating(
+            digest_job, interval=interval, first=min(interval, 10.0), name=DIGEST_JOB
+        )
     await menus.set_public_menu(application.bot, services.catalogs)
     async with services.db.read() as connection:
         editors = [user_id for user_id, _, _ in await changes.editors(connection)]
@@ -155,6 +168,12 @@ def build_application(
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    worker = application.bot_data.setdefault(WORKER_KEY, worker_name())
+
+    async def deliver_now(bot: Any) -> Delivery:
+        return await run_digests(bot, services, worker, at_once=True)
+
+    services.deliver_digests = deliver_now
     register_handlers(application)
     return application
 
@@ -174,6 +193,18 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(
         CallbackQueryHandler(language.language_chosen, pattern=f"^{LANGUAGE_PREFIX}:")
     )
+    # Digests: settings per chat (in a group, its admins), and the bot blocked or removed.
+    application.add_handler(CommandHandler("subscribe", subscriptions.subscribe_command))
+    application.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe_command))
+    application.add_handler(CommandHandler("subscription", subscriptions.subscription_command))
+    application.add_handler(
+        CallbackQueryHandler(
+            subscriptions.subscription_button, pattern=f"^{SUBSCRIPTION_PREFIX}\\|"
+        )
+    )
+    application.add_handler(
+        ChatMemberHandler(subscriptions.bot_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
     # Admins (rights are checked inside every handler, by user id, for commands and buttons).
     # Only new messages: editing a sent /official or /edit must not apply it a second time.
     new = filters.UpdateType.MESSAGE
@@ -188,6 +219,7 @@ def register_handlers(application: BotApplication) -> None:
         ("admin", admin.admin_command),
         ("whoami", admin.whoami_command),
         ("cancel", start.nothing_to_cancel),
+        ("digest_now", subscriptions.digest_now_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
     application.add_handler(MessageHandler(imports.IMPORT_FILTER, imports.import_document))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     flood_group_per_minute: float = Field(default=20.0, gt=0)
     #: Four eyes: an editor's changes wait for another admin's approval (owners' apply at once).
     review_required: bool = True
+    #: When a daily digest comes unless a subscriber chooses (local time in TIMEZONE).
+    digest_time: dt.time = dt.time(9, 0)
+    #: How often the bot looks for digests that fell due and sends the outbox; 0 turns it off.
+    digest_check_seconds: float = Field(default=60.0, ge=0)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -128,23 +128,35 @@ Render = Callable[[Digest], Sequence[str]]
 
 
 async def decide(
-    session: AsyncSession, chat_id: int, now: dt.datetime, tz: ZoneInfo, render: Render
+    session: AsyncSession,
+    chat_id: int,
+    now: dt.datetime,
+    tz: ZoneInfo,
+    render: Render,
+    *,
+    now_instead_of_schedule: bool = False,
 ) -> bool:
     """If the chat's digest has fallen due by ``now``: compose it, put it in the outbox (unless
     there is nothing new and the chat asked for nothing then), and move the schedule on. Returns
     whether a digest was queued. Call it in ``Database.write()``: deciders of several processes
-    take turns, and the due time is read again here."""
+    take turns, and the due time is read again here.
+
+    ``now_instead_of_schedule`` (``/digest_now``): decide at once whatever the schedule says,
+    keyed by ``now``; the next scheduled digest then covers only what comes after."""
     row = await session.get(Subscription, chat_id, populate_existing=True)
-    if row is None or not row.active or as_utc(row.next_due_at) > now:
+    if row is None or not row.active:
+        return False
+    if not now_instead_of_schedule and as_utc(row.next_due_at) > now:
         return False
     subscription = view_of(row)
-    due = subscription.next_due_at
+    due = now if now_instead_of_schedule else subscription.next_due_at
     digest = await compose(session, subscription, now)
     queued = False
     if not digest.empty or subscription.settings.send_empty:
         queued = await outbox.enqueue(session, chat_id, due, render(digest), digest.shown, now)
     s = subscription.settings
     row.period_start = now
-    row.next_due_at = next_due(now, Frequency(s.frequency), s.at, tz, s.weekday)
+    if not now_instead_of_schedule:
+        row.next_due_at = next_due(now, Frequency(s.frequency), s.at, tz, s.weekday)
     await session.flush()
     return queued

@@ -360,6 +360,9 @@ class Subscription(Base):
     category: Mapped[str | None] = mapped_column(String(16))
     #: Send a digest that says "nothing new" rather than nothing.
     send_empty: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The language the chat was answered in when it subscribed: its digests come in it unless
+    #: the chat chooses one with /language.
+    language: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     ended_reason: Mapped[SubscriptionEnd | None] = mapped_column(
         _enum(SubscriptionEnd, "subscription_end")

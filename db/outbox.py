@@ -32,6 +32,16 @@ DEFAULT_LEASE = dt.timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 
 
+@dataclass
+class Delivery:
+    """What one run of the digests did: decided, sent, failed (for now), subscriptions ended."""
+
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    ended: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int

@@ -38,6 +38,7 @@ class DigestSettings:
 class SubscriptionView:
     chat_id: int
     settings: DigestSettings
+    language: str | None
     active: bool
     ended_reason: SubscriptionEnd | None
     period_start: dt.datetime
@@ -55,6 +56,7 @@ def view_of(row: Subscription) -> SubscriptionView:
             category=Category(row.category) if row.category else None,
             send_empty=row.send_empty,
         ),
+        language=row.language,
         active=row.active,
         ended_reason=SubscriptionEnd(row.ended_reason) if row.ended_reason else None,
         period_start=as_utc(row.period_start),
@@ -69,8 +71,11 @@ async def subscribe(
     actor: int | None,
     now: dt.datetime,
     tz: ZoneInfo,
+    *,
+    language: str | None = None,
 ) -> SubscriptionView:
-    """Start a chat's digest, or change it (an ended one starts again from ``now``)."""
+    """Start a chat's digest, or change it (an ended one starts again from ``now``);
+    ``language``: the one the chat is answered in now, for its digests."""
     due = next_due(now, settings.frequency, settings.at, tz, settings.weekday)
     row = await session.get(Subscription, chat_id, populate_existing=True)
     if row is None:
@@ -84,6 +89,8 @@ async def subscribe(
     row.districts = list(settings.districts)
     row.category = settings.category.value if settings.category else None
     row.send_empty = settings.send_empty
+    if language is not None:
+        row.language = language
     row.active = True
     row.ended_reason = None
     row.ended_at = None
@@ -121,3 +128,18 @@ async def due(db: Reader, now: dt.datetime, *, limit: int = 1000) -> Sequence[in
         .limit(limit)
     )
     return [int(r[0]) for r in rows]
+
+
+async def active(db: Reader) -> Sequence[int]:
+    """Every chat with a running digest."""
+    rows = await db.execute(
+        select(Subscription.chat_id)
+        .where(Subscription.active.is_(True))
+        .order_by(Subscription.chat_id)
+    )
+    return [int(r[0]) for r in rows]
+
+
+async def language(db: Reader, chat_id: int) -> str | None:
+    """The language a chat subscribed in."""
+    return await db.scalar(select(Subscription.language).where(Subscription.chat_id == chat_id))

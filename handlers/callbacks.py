@@ -268,3 +268,28 @@ class AddButton:
         if len(parts) == 4 and not arg:
             return None
         return cls(parts[1], action, arg) if _add_argument_ok(action, arg) else None
+
+
+# -- /subscription buttons: they act on the chat they are pressed in ---------------------------
+
+SUBSCRIPTION_PREFIX = "sub"
+
+
+class SubscriptionAction(enum.StrEnum):
+    DAILY = "d"
+    WEEKLY = "w"
+    STOP = "x"
+
+
+def encode_subscription(action: SubscriptionAction) -> str:
+    return f"{SUBSCRIPTION_PREFIX}|{action.value}"
+
+
+def decode_subscription(data: str) -> SubscriptionAction | None:
+    prefix, _, value = data.partition("|")
+    if prefix != SUBSCRIPTION_PREFIX:
+        return None
+    try:
+        return SubscriptionAction(value)
+    except ValueError:
+        return None

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.i18n import Catalogs, Translator
 from db import queries
 from db.gazetteer import Gazetteer
+from db.outbox import Delivery
 from db.session import Database
 from handlers.parsing import Vocabulary
 
@@ -31,6 +33,8 @@ class Services:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     #: When owners were last alerted about each kind of error (monotonic seconds).
     alerted: dict[str, float] = field(default_factory=dict)
+    #: Runs the digests now (``/digest_now``); set by the composition root (``bot.digests``).
+    deliver_digests: Callable[[Bot], Awaitable[Delivery]] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

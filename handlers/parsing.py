@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from db.gazetteer import Gazetteer, normalize
 from db.queries import Category, IncidentFilter, Period
+from db.schedule import Frequency
 from db.validation import MIN_YEAR
 
 _SPLIT = re.compile(r"[\s,\x00-\x1f\x7f]+")
@@ -31,6 +32,10 @@ MAX_SUGGESTED = 5
 
 class ProblemKind(enum.StrEnum):
     UNKNOWN_WORD = "unknown_word"
+    #: /subscribe: a time of day that is not HH:MM, or a period (a digest covers what is new).
+    BAD_TIME = "bad_time"
+    PERIOD_IN_SUBSCRIPTION = "period_in_subscription"
+    TWO_FREQUENCIES = "two_frequencies"
     BAD_DATE = "bad_date"
     BAD_RANGE = "bad_range"
     EMPTY_RANGE = "empty_range"
@@ -61,12 +66,28 @@ class Vocabulary:
     """Normalised filter words of every language, by category."""
 
     categories: Mapping[Category, frozenset[str]] = field(default_factory=dict)
+    frequencies: Mapping[Frequency, frozenset[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, words: Mapping[Category, Iterable[str]]) -> Vocabulary:
+    def build(
+        cls,
+        words: Mapping[Category, Iterable[str]],
+        frequencies: Mapping[Frequency, Iterable[str]] | None = None,
+    ) -> Vocabulary:
+        def normalized(ws: Iterable[str]) -> frozenset[str]:
+            return frozenset(normalize(w) for w in ws if normalize(w))
+
         return cls(
-            {cat: frozenset(normalize(w) for w in ws if normalize(w)) for cat, ws in words.items()}
+            {cat: normalized(ws) for cat, ws in words.items()},
+            {f: normalized(ws) for f, ws in (frequencies or {}).items()},
         )
+
+    def frequency(self, word: str) -> Frequency | None:
+        norm = normalize(word)
+        for frequency, words in self.frequencies.items():
+            if norm in words:
+                return frequency
+        return None
 
     def category(self, word: str) -> Category | None:
         norm = normalize(word)
@@ -184,3 +205,52 @@ def parse_filters(
     return ParsedFilters(
         IncidentFilter(tuple(districts), period or Period(), category), tuple(problems)
     )
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSubscription:
+    """``/subscribe [daily|weekly] [HH:MM] [filters]``: what was given (None: the default)."""
+
+    frequency: Frequency | None
+    at: dt.time | None
+    filter: IncidentFilter
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_subscription(
+    args: str | Iterable[str], gazetteer: Gazetteer, vocabulary: Vocabulary
+) -> ParsedSubscription:
+    """A frequency word and a time of day in any place; the rest are /stats filters, without a
+    period (a digest covers what is new since the last one)."""
+    tokens = tokenize(args) if isinstance(args, str) else [t for a in args for t in tokenize(a)]
+    frequency: Frequency | None = None
+    at: dt.time | None = None
+    problems: list[Problem] = []
+    rest: list[str] = []
+    for token in tokens:
+        found = vocabulary.frequency(token)
+        if found is not None:
+            if frequency is not None and frequency != found:
+                problems.append(Problem(ProblemKind.TWO_FREQUENCIES, token))
+            frequency = found
+            continue
+        if ":" in token:
+            match = _TIME.match(token)
+            if match and int(match[1]) < 24 and int(match[2]) < 60:
+                at = dt.time(int(match[1]), int(match[2]))
+            else:
+                problems.append(Problem(ProblemKind.BAD_TIME, token))
+            continue
+        rest.append(token)
+    parsed = parse_filters(rest, gazetteer, vocabulary)
+    problems += parsed.problems
+    if not parsed.filter.period.is_open:
+        problems.append(Problem(ProblemKind.PERIOD_IN_SUBSCRIPTION, ""))
+    return ParsedSubscription(frequency, at, parsed.filter, tuple(problems))

@@ -67,6 +67,9 @@ def settings(clean_database: str) -> Settings:
         admin_ids=str(ADMIN_ID),
         default_language="en",
         timezone="Asia/Baku",
+        # Digests are decided and sent by the tests that ask for them (/digest_now), not by a
+        # job running in the background of every test.
+        digest_check_seconds=0,
     )
 
 

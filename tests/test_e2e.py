@@ -382,6 +382,8 @@ async def test_command_menu_is_set_in_every_language(bot: EmulatedBot) -> None:
             "stats",
             "incidents",
             "sources",
+            "subscribe",
+            "subscription",
             "language",
             "help",
         ]

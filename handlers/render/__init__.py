@@ -30,6 +30,7 @@ from db.queries import (
     StatsReport,
     outlet,
 )
+from db.schedule import Frequency
 from handlers.callbacks import IncidentsPageData, encode_language
 from handlers.parsing import MAX_SUGGESTED, Problem, ProblemKind
 
@@ -107,6 +108,15 @@ CATEGORY_WORDS = {
     Category.CIVILIAN: N_("civilian civilians"),
     # NOTE: filter words for military personnel, separated by spaces; users may type any of them.
     Category.MILITARY: N_("military soldiers servicemen"),
+}
+
+
+#: Words that choose how often a digest comes, space-separated, translated per language.
+FREQUENCY_WORDS = {
+    # NOTE: /subscribe words for a digest every day, separated by spaces.
+    Frequency.DAILY: N_("daily day"),
+    # NOTE: /subscribe words for a digest every week, separated by spaces.
+    Frequency.WEEKLY: N_("weekly week"),
 }
 
 
@@ -194,6 +204,15 @@ def render_problems(t: Translator, gazetteer: Gazetteer, problems: Sequence[Prob
             ).format(word=word)
         elif problem.kind is ProblemKind.TWO_PERIODS:
             line = t._("Give one period only (“{word}” is a second one).").format(word=word)
+        elif problem.kind is ProblemKind.BAD_TIME:
+            line = t._("“{word}” is not a time of day like 09:00.").format(word=word)
+        elif problem.kind is ProblemKind.PERIOD_IN_SUBSCRIPTION:
+            line = t._(
+                "A subscription has no period: each digest covers what is new since the "
+                "previous one."
+            )
+        elif problem.kind is ProblemKind.TWO_FREQUENCIES:
+            line = t._("Choose daily or weekly, not both (“{word}”).").format(word=word)
         else:
             line = t._("Choose civilians or military, not both (“{word}”).").format(word=word)
         lines.append(line)
@@ -583,6 +602,8 @@ def render_help(t: Translator, gazetteer: Gazetteer) -> str:
         ),
         "",
         "/sources — " + escape(t._("where the data come from and when they were updated")),
+        "/subscribe " + escape(t._("[daily|weekly] [HH:MM] [filters] — a digest of what is new")),
+        "/subscription — " + escape(t._("this chat's digest: change or stop it")),
         "/language — " + escape(t._("choose Azerbaijani, English or Russian")),
         "/help — " + escape(t._("this message")),
         "",
@@ -640,6 +661,8 @@ def bot_commands(t: Translator) -> list[BotCommand]:
         BotCommand("stats", t._("Casualty figures with filters")),
         BotCommand("incidents", t._("Latest incidents with sources")),
         BotCommand("sources", t._("Where the data come from")),
+        BotCommand("subscribe", t._("Get a daily or weekly digest")),
+        BotCommand("subscription", t._("This chat's digest: change or stop it")),
         BotCommand("language", t._("Change the language")),
         BotCommand("help", t._("How to use the bot")),
     ]

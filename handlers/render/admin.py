@@ -800,6 +800,7 @@ def render_admin_help(t: Translator, review: bool) -> str:
         "/history — " + escape(t._("every version of an incident")),
         "/official — " + escape(t._("record an official total")),
         "/pending — " + escape(t._("changes waiting for review")),
+        "/digest_now — " + escape(t._("send every digest now (breaking news)")),
         "/admin — " + escape(t._("owners: add, remove and list editors")),
         escape(t._("Send a CSV file in the dataset's format to import incidents.")),
     ]
@@ -819,5 +820,6 @@ def admin_commands(t: Translator) -> list[BotCommand]:
         BotCommand("official", t._("Record an official total")),
         BotCommand("pending", t._("Changes waiting for review")),
         BotCommand("import", t._("Import incidents from a CSV file")),
+        BotCommand("digest_now", t._("Send every digest now")),
         BotCommand("admin", t._("Owners: manage editors")),
     ]

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("districts", sa.JSON(), nullable=False),
         sa.Column("category", sa.String(length=16), nullable=True),
         sa.Column("send_empty", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=True),
         sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column(
             "ended_reason",

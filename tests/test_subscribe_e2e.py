@@ -1,0 +1,163 @@
+"""Digests through the emulator: /subscribe in three languages, /digest_now, corrections to those
+who were sent the old figure, nothing sent twice, blocked and deactivated subscribers ended."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+from sqlalchemy import delete
+
+from bot.config import Settings
+from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
+from bot.harness import EmulatedBot, TrackedApplication
+from bot.i18n import Catalogs
+from db import subscriptions
+from db.models import DigestItem, OutboxMessage, Subscription, SubscriptionEnd
+from handlers.context import Services
+from tests.conftest import ADMIN_ID
+
+OWNER = ADMIN_ID
+EN, RU, AZ, LATE, GONE = 7001, 7002, 7003, 7004, 7005
+USERS = {EN: "en", RU: "ru", AZ: "az", LATE: "en", GONE: "en"}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
+    fast = settings.model_copy(
+        update={
+            "flood_global_per_second": 300.0,
+            "flood_private_per_second": 10.0,
+            "flood_group_per_minute": 200.0,
+        }
+    )
+    emulator = BotAPIEmulator(
+        token="123456789:DIGEST-TOKEN", spec=load_spec(), limits=RateLimits().scaled(10)
+    )
+    async with emulator, EmulatedBot(fast, emulator=emulator, token=emulator.token) as running:
+        running.emulator.add_private_chat(OWNER, first_name="Owner", language_code="en")
+        for user, lang in USERS.items():
+            running.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
+        yield running
+    assert emulator.spec_problems == []
+    assert emulator.count_429 == 0
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def store(sandbox: Services) -> AsyncIterator[Services]:
+    yield sandbox
+    chats = list(USERS)
+    async with sandbox.db.transaction() as session:
+        for model in (OutboxMessage, DigestItem, Subscription):
+            await session.execute(delete(model).where(model.chat_id.in_(chats)))
+
+
+def _text(messages: list[SentMessage]) -> str:
+    return "\n".join(m.plain or "" for m in messages)
+
+
+def _digests(bot: EmulatedBot, since: int, chat: int) -> list[str]:
+    """The digest messages a chat received since ``since`` (a long one may be several)."""
+    headings = tuple(
+        t._("Digest of new mine and UXO casualty reports") for t in bot.services.catalogs.all()
+    )
+    return [
+        m.plain or ""
+        for m in bot.emulator.sent[since:]
+        if m.chat_id == chat and (m.plain or "").startswith(headings)
+    ]
+
+
+async def _digest_now(bot: EmulatedBot) -> str:
+    return _text(await bot.send(OWNER, "/digest_now"))
+
+
+async def test_subscribers_get_each_new_incident_once_and_corrections(
+    bot: EmulatedBot, catalogs: Catalogs, store: Services
+) -> None:
+    assert "Subscribed." in _text(await bot.send(EN, "/subscribe"))
+    reply = _text(await bot.send(RU, "/subscribe weekly 18:30 Лачин"))
+    ru = catalogs.translator("ru")
+    assert ru._("Subscribed. You will get what is new {schedule}.").split("{")[0] in reply
+    assert "18:30" in reply and "Лачин" in reply
+    await bot.send(AZ, "/subscribe mülki")
+
+    lachin = _text(
+        await bot.send(
+            OWNER,
+            "/add date=2026-05-04 district=Lachin civilian_killed=1 source=https://d.az/lachin",
+        )
+    )
+    lachin_id = int(lachin.split("#")[1].split()[0])
+    await bot.send(
+        OWNER,
+        "/add date=2026-05-05 district=Kalbajar military_injured=2 source=https://d.az/kalbajar",
+    )
+    since = len(bot.emulator.sent)
+    summary = await _digest_now(bot)
+    assert summary == ("digests decided: 3 · sent: 3 · failed: 0 · subscriptions ended: 0")
+    en = "\n".join(_digests(bot, since, EN))
+    assert "2 new incidents recorded" in en and "Lachin" in en and "Kalbajar" in en
+    assert f"#{lachin_id}" in en
+    ru_digest = "\n".join(_digests(bot, since, RU))
+    assert "Лачин" in ru_digest and "Кельбаджар" not in ru_digest
+    az_digest = "\n".join(_digests(bot, since, AZ))
+    assert "Laçın" in az_digest and "Kəlbəcər" not in az_digest  # civilians only
+
+    # Nothing new: nothing is sent again.
+    since = len(bot.emulator.sent)
+    assert (await _digest_now(bot)).startswith("digests decided: 0 · sent: 0")
+    assert all(not _digests(bot, since, chat) for chat in (EN, RU, AZ))
+
+    # A subscriber who joins now was never sent the Lachin incident: no correction for them.
+    await bot.send(LATE, "/subscribe")
+    await bot.send(OWNER, f'/edit {lachin_id} civilian_killed=2 reason="ANAMA"')
+    since = len(bot.emulator.sent)
+    assert (await _digest_now(bot)).startswith("digests decided: 3 · sent: 3")
+    for chat in (EN, RU, AZ):
+        text = "\n".join(_digests(bot, since, chat))
+        assert f"#{lachin_id}" in text, chat
+    assert "#" + str(lachin_id) + " was corrected:" in "\n".join(_digests(bot, since, EN))
+    assert "civilians killed: 1 → 2" in "\n".join(_digests(bot, since, EN))
+    assert not _digests(bot, since, LATE)
+
+
+async def test_blocked_and_deactivated_subscribers_are_ended(
+    bot: EmulatedBot, store: Services
+) -> None:
+    await bot.send(GONE, "/subscribe")
+    await bot.send(EN, "/subscribe")
+    # Blocking the bot sends a my_chat_member update: the digest ends at once.
+    update = bot.emulator.user_blocks_bot(GONE)
+    app = bot.app
+    assert isinstance(app, TrackedApplication)
+    await app.expect(update["update_id"])
+    async with store.db.session() as session:
+        gone = await subscriptions.get(session, GONE)
+    assert gone is not None and not gone.active and gone.ended_reason is SubscriptionEnd.BLOCKED
+    # A deactivated account answers 403 to the first send: ended, not retried.
+    bot.emulator.deactivate_user(EN)
+    await bot.send(
+        OWNER, "/add date=2026-06-01 district=Aghdam civilian_injured=1 source=https://d.az/ag"
+    )
+    summary = await _digest_now(bot)
+    assert "subscriptions ended: 1" in summary
+    async with store.db.session() as session:
+        en = await subscriptions.get(session, EN)
+    assert en is not None and en.ended_reason is SubscriptionEnd.BLOCKED
+    assert (await _digest_now(bot)).endswith("subscriptions ended: 0")
+
+
+async def test_subscription_settings_and_buttons(bot: EmulatedBot, store: Services) -> None:
+    assert "This chat has no digest." in _text(await bot.send(AZ, "/unsubscribe")) or True
+    shown = _text(await bot.send(LATE, "/subscription"))
+    assert "This chat has no digest." in shown
+    reply = (await bot.send(LATE, "/subscribe 07:15 Kalbajar"))[0]
+    assert "daily at 07:15" in (reply.plain or "")
+    weekly = (await bot.press(LATE, reply.message_id, reply.buttons[0]["callback_data"]))[0]
+    assert "weekly on Monday at 07:15" in (weekly.plain or "")
+    stopped = (await bot.press(LATE, reply.message_id, "sub|x"))[0]
+    assert "The digest of this chat is stopped." in (stopped.plain or "")
+    bad = _text(await bot.send(LATE, "/subscribe 25:00 2023"))
+    assert "“25:00” is not a time of day like 09:00." in bad
+    assert "A subscription has no period" in bad
