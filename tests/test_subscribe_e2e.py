@@ -34,7 +34,10 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
     emulator = BotAPIEmulator(
         token="123456789:DIGEST-TOKEN", spec=load_spec(), limits=RateLimits().scaled(10)
     )
-    async with emulator, EmulatedBot(fast, emulator=emulator, token=emulator.token) as running:
+    async with (
+        emulator,
+        EmulatedBot(fast, emulator=emulator, token=emulator.token, timeout=120) as running,
+    ):
         running.emulator.add_private_chat(OWNER, first_name="Owner", language_code="en")
         for user, lang in USERS.items():
             running.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
@@ -161,3 +164,47 @@ async def test_subscription_settings_and_buttons(bot: EmulatedBot, store: Servic
     bad = _text(await bot.send(LATE, "/subscribe 25:00 2023"))
     assert "“25:00” is not a time of day like 09:00." in bad
     assert "A subscription has no period" in bad
+
+
+async def test_a_thousand_subscribers_each_get_exactly_one_digest(
+    bot: EmulatedBot, catalogs: Catalogs, store: Services
+) -> None:
+    import datetime as dt
+
+    from db.subscriptions import DigestSettings
+
+    first = 800_000
+    readers = {first + i: ("az", "en", "ru")[i % 3] for i in range(1000)}
+    now = dt.datetime.now(dt.UTC)
+    async with store.db.write() as session:
+        for user, lang in readers.items():
+            bot.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
+            await subscriptions.subscribe(
+                session, user, DigestSettings(), user, now, store.settings.tz, language=lang
+            )
+    try:
+        await bot.send(
+            OWNER, "/add date=2026-06-02 district=Tartar civilian_injured=1 source=https://d.az/t"
+        )
+        since = len(bot.emulator.sent)
+        summary = await _digest_now(bot)
+        assert "sent: 1,000" in summary and "failed: 0" in summary
+        headings = {
+            t.lang: t._("Digest of new mine and UXO casualty reports") for t in catalogs.all()
+        }
+        received: dict[int, list[str]] = {}
+        for message in bot.emulator.sent[since:]:
+            if message.chat_id in readers:
+                received.setdefault(message.chat_id, []).append(message.plain or "")
+        assert len(received) == 1000
+        for user, texts in received.items():
+            assert len(texts) == 1, user
+            assert texts[0].startswith(headings[readers[user]]), user
+        # Nothing new: a second run sends nothing.
+        since = len(bot.emulator.sent)
+        assert (await _digest_now(bot)).startswith("digests decided: 0 · sent: 0")
+        assert not [m for m in bot.emulator.sent[since:] if m.chat_id in readers]
+    finally:
+        async with store.db.transaction() as session:
+            for model in (OutboxMessage, DigestItem, Subscription):
+                await session.execute(delete(model).where(model.chat_id.in_(list(readers))))
