@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
+from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
 from bot.i18n import Catalogs, Translator
 from db import queries
@@ -34,28 +34,15 @@ from handlers.context import Services
 from handlers.render import DEVICE_LABELS
 from handlers.render.admin import problem_text, refused_text
 from handlers.render.conversation import question
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, emulated_bot
 
 LANGUAGES = ("en", "ru")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
-    # Telegram's limits ten times faster on both sides (as in test_e2e); never answered 429.
-    fast = settings.model_copy(
-        update={
-            "flood_global_per_second": 300.0,
-            "flood_private_per_second": 10.0,
-            "flood_group_per_minute": 200.0,
-        }
-    )
-    emulator = BotAPIEmulator(
-        token="123456789:ADD-CONVERSATION", spec=load_spec(), limits=RateLimits().scaled(10)
-    )
-    async with emulator, EmulatedBot(fast, emulator=emulator, token=emulator.token) as running:
+    async with emulated_bot(settings, "123456789:ADD-CONVERSATION") as running:
         yield running
-    assert emulator.spec_problems == []
-    assert emulator.count_429 == 0
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

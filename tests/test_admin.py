@@ -14,14 +14,14 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
+from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
 from bot.i18n import Catalogs
 from db import queries
 from db.models import AuditEntry, Change, Incident, OfficialTotal
 from db.queries import IncidentFilter, Period
 from handlers.context import Services
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, emulated_bot
 
 OWNER = ADMIN_ID
 SECOND_OWNER = 4343
@@ -38,18 +38,8 @@ ADD = (
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
-    fast = settings.model_copy(
-        update={
-            "admin_ids": frozenset({OWNER, SECOND_OWNER}),
-            "flood_global_per_second": 300.0,
-            "flood_private_per_second": 10.0,
-            "flood_group_per_minute": 200.0,
-        }
-    )
-    emulator = BotAPIEmulator(
-        token="123456789:ADMIN-TOKEN", spec=load_spec(), limits=RateLimits().scaled(10)
-    )
-    async with emulator, EmulatedBot(fast, emulator=emulator, token=emulator.token) as running:
+    owners = frozenset({OWNER, SECOND_OWNER})
+    async with emulated_bot(settings, "123456789:ADMIN-TOKEN", admin_ids=owners) as running:
         for user, lang in (
             (OWNER, "en"),
             (SECOND_OWNER, "ru"),
@@ -59,8 +49,6 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
         ):
             running.emulator.add_private_chat(user, first_name="Admin", language_code=lang)
         yield running
-    assert emulator.spec_problems == []
-    assert emulator.count_429 == 0
 
 
 def _only(messages: list[SentMessage]) -> SentMessage:

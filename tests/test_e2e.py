@@ -16,12 +16,13 @@ import pytest
 import pytest_asyncio
 
 from bot.config import DEFAULT_SEED_DIR, Settings
-from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
+from bot.emulator import SentMessage
 from bot.harness import EmulatedBot, TrackedApplication
 from bot.i18n import Catalogs
 from db.session import Database
 from handlers import render
 from handlers.context import Services
+from tests.conftest import emulated_bot
 
 LANGUAGES = ("az", "en", "ru")
 ROWS = list(csv.DictReader((DEFAULT_SEED_DIR / "incidents.csv").open(encoding="utf-8")))
@@ -29,22 +30,8 @@ ROWS = list(csv.DictReader((DEFAULT_SEED_DIR / "incidents.csv").open(encoding="u
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
-    # Telegram's limits ten times faster on both sides, so that paging tests stay quick; the bot
-    # must still never be answered 429.
-    fast = settings.model_copy(
-        update={
-            "flood_global_per_second": 300.0,
-            "flood_private_per_second": 10.0,
-            "flood_group_per_minute": 200.0,
-        }
-    )
-    emulator = BotAPIEmulator(
-        token="123456789:E2E-TOKEN", spec=load_spec(), limits=RateLimits().scaled(10)
-    )
-    async with emulator, EmulatedBot(fast, emulator=emulator, token=emulator.token) as running:
+    async with emulated_bot(settings, "123456789:E2E-TOKEN") as running:
         yield running
-    assert emulator.spec_problems == []
-    assert emulator.count_429 == 0
 
 
 def _services(bot: EmulatedBot) -> Services:
