@@ -429,6 +429,29 @@ async def edit_incident(
     )
 
 
+async def _set_status(
+    session: AsyncSession,
+    incident: Incident,
+    status: IncidentStatus,
+    action: str,
+    actor: int | None,
+    reason: str | None,
+    change_id: int | None,
+) -> Incident:
+    """Retract (status RETRACTED) or restore (PUBLISHED), refused when it is so already."""
+    if incident.status == status:
+        refusal = (
+            Refusal.ALREADY_RETRACTED
+            if status is IncidentStatus.RETRACTED
+            else Refusal.NOT_RETRACTED
+        )
+        raise ChangeRefused(refusal, incident.id)
+    return await _change_incident(
+        session, incident, action, actor, {"status": status.value}, reason=reason,
+        change_id=change_id,
+    )  # fmt: skip
+
+
 async def retract_incident(
     session: AsyncSession,
     incident_id: int,
@@ -441,16 +464,8 @@ async def retract_incident(
     """Hide an incident from figures and lists; it stays in the store and can be restored."""
     incident = await _load(session, incident_id)
     _check_version(incident, base_version)
-    if incident.status == IncidentStatus.RETRACTED:
-        raise ChangeRefused(Refusal.ALREADY_RETRACTED, incident_id)
-    return await _change_incident(
-        session,
-        incident,
-        "incident.retract",
-        actor,
-        {"status": IncidentStatus.RETRACTED.value},
-        reason=reason,
-        change_id=change_id,
+    return await _set_status(
+        session, incident, IncidentStatus.RETRACTED, "incident.retract", actor, reason, change_id
     )
 
 
@@ -463,14 +478,8 @@ async def undo_add(session: AsyncSession, incident_id: int, actor: int) -> Incid
     if incident.status == IncidentStatus.RETRACTED:
         raise ChangeRefused(Refusal.ALREADY_RETRACTED, incident_id)
     _check_version(incident, 1)
-    return await _change_incident(
-        session,
-        incident,
-        "incident.undo",
-        actor,
-        {"status": IncidentStatus.RETRACTED.value},
-        reason=None,
-        change_id=None,
+    return await _set_status(
+        session, incident, IncidentStatus.RETRACTED, "incident.undo", actor, None, None
     )
 
 
@@ -483,18 +492,11 @@ async def restore_incident(
     base_version: int | None = None,
     change_id: int | None = None,
 ) -> Incident:
+    """Count a retracted incident again."""
     incident = await _load(session, incident_id)
     _check_version(incident, base_version)
-    if incident.status != IncidentStatus.RETRACTED:
-        raise ChangeRefused(Refusal.NOT_RETRACTED, incident_id)
-    return await _change_incident(
-        session,
-        incident,
-        "incident.restore",
-        actor,
-        {"status": IncidentStatus.PUBLISHED.value},
-        reason=reason,
-        change_id=change_id,
+    return await _set_status(
+        session, incident, IncidentStatus.PUBLISHED, "incident.restore", actor, reason, change_id
     )
 
 
