@@ -18,6 +18,7 @@ from typing import Any
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.ratelimit import retry_after_seconds
 from db import digests, outbox, queries, subscriptions
 from db.models import SubscriptionEnd
 from db.outbox import Delivery
@@ -90,8 +91,7 @@ async def send_outbox(bot: Bot, services: Services, worker: str) -> Delivery:
                 delivery.ended += 1
                 log.info("chat %s blocked the bot: its digest is ended", row.chat_id)
             except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
+                seconds = retry_after_seconds(exc)
                 async with services.db.transaction() as session:
                     await outbox.mark_failed(
                         session,

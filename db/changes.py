@@ -635,14 +635,9 @@ async def check_official_is_new(db: Reader, draft: OfficialDraft) -> None:
 async def add_official(
     session: AsyncSession, draft: OfficialDraft, actor: int | None, *, change_id: int | None = None
 ) -> OfficialTotal:
-    """Record an official total (refused if that issuer's figure as of that day is recorded)."""
-    recorded = await session.scalar(
-        select(OfficialTotal.id)
-        .where(OfficialTotal.issuer == draft.issuer, OfficialTotal.as_of == draft.as_of)
-        .limit(1)
-    )
-    if recorded is not None:
-        raise ChangeRefused(Refusal.OFFICIAL_EXISTS, int(recorded))
+    """Record an official total; refused if that issuer's figure as of that day is recorded or
+    waiting for review (a change being approved is no longer waiting)."""
+    await check_official_is_new(session, draft)
     official = OfficialTotal(
         as_of=draft.as_of,
         published_on=draft.published_on,

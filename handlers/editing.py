@@ -236,7 +236,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
                 merged,
                 form.reason,
             )
-            await reply(update, *_pair(render_proposed(t, body, change.id)))
+            await respond(update, render_proposed(t, body, change.id))
             await notify_reviewers(context, change.id, user.id)
             return
         async with services.db.write() as session:
@@ -255,10 +255,6 @@ async def edit_command(update: Update, context: BotContext) -> None:
     await reply(
         update, render_changed(t, services.gazetteer, heading, current, merged, form.reason)
     )
-
-
-def _pair(rendered: Rendered) -> tuple[str, Any]:
-    return rendered.text, rendered.keyboard
 
 
 async def _status_change(update: Update, context: BotContext, kind: ChangeKind) -> None:
@@ -297,7 +293,7 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
                 else t._("Restoration of #{id}, not applied yet")
             ).format(id=form.incident_id)
             body = incident_card(t, services.gazetteer, current, heading)
-            await reply(update, *_pair(render_proposed(t, body, change.id)))
+            await respond(update, render_proposed(t, body, change.id))
             await notify_reviewers(context, change.id, user.id)
             return
         async with services.db.write() as session:

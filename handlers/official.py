@@ -69,7 +69,6 @@ async def _store(
         await notify_reviewers(context, change.id, user_id)
         return
     async with services.db.write() as session:
-        await changes.check_official_is_new(session, draft)
         official = await changes.add_official(session, draft, user_id)
     log.info("user_id=%s added official total %s", user_id, official.id)
     heading = t._("Official figure saved ({id})").format(id=official.id)

@@ -914,3 +914,20 @@ async def test_long_links_and_wide_characters_stay_within_telegrams_limits(
     history = _only(await bot.send(OWNER, f"/history {incident_id}"))
     assert f"#{incident_id}, version 9" in (history.plain or "")
     assert "civilians injured: 5 → 6" in (history.plain or "")
+
+
+async def test_a_refused_attempt_is_logged_with_who_and_where(
+    bot: EmulatedBot, sandbox: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING", logger="handlers.auth"):
+        await bot.send(STRANGER, "/retract 1 reason=x")
+        mine = await _own_message(bot, STRANGER)
+        await _press(bot, STRANGER, mine, "rv|a|1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "handlers.auth"]
+    assert (
+        f"refused /retract: user_id={STRANGER} chat_id={STRANGER} role=NONE needed=EDITOR" in lines
+    )
+    assert (
+        f"refused review button: user_id={STRANGER} chat_id={STRANGER} role=NONE needed=OWNER"
+        in (lines)
+    )
