@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     digest_time: dt.time = dt.time(9, 0)
     #: How often the bot looks for digests that fell due and sends the outbox; 0 turns it off.
     digest_check_seconds: float = Field(default=60.0, ge=0)
+    #: Digests sent at the same time (enough to keep the overall limit busy while each send
+    #: waits for Telegram's answer; the flood limits apply whatever this is).
+    digest_senders: int = Field(default=16, ge=1, le=256)
+    #: How long a sender's claim on a digest lasts: if its process dies, another process sends
+    #: the digest once the claim has run out.
+    digest_lease_seconds: float = Field(default=120.0, ge=1)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -7,23 +7,23 @@ and by ``/digest_now``. Sends go through the bot's flood limiter like every othe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
 import secrets
 import socket
-from functools import partial
 from typing import Any
 
-from telegram import Bot
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
-from bot.ratelimit import retry_after_seconds
-from db import digests, outbox, queries, subscriptions
-from db.models import SubscriptionEnd
-from db.outbox import Delivery
+from bot.ratelimit import SendOptions, retry_after_seconds
+from db import digests, outbox, subscriptions
+from db.models import OutboxStatus, SubscriptionEnd
+from db.outbox import Claimed, Delivery
 from handlers.context import SERVICES_KEY, Services
-from handlers.render.digest import render_digest
+from handlers.render.digest import DigestRenderer
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ DIGEST_JOB = "digests"
 WORKER_KEY = "outbox_worker"
 #: Rows a sender claims at a time (a claim lasts ``outbox.DEFAULT_LEASE``).
 CLAIM_BATCH = 30
+#: Chats whose digests are decided in one transaction (which holds the write lock meanwhile).
+DECIDE_BATCH = 200
 
 
 def worker_name() -> str:
@@ -44,31 +46,33 @@ def _now() -> dt.datetime:
 
 
 async def decide_due(services: Services, *, at_once: bool = False) -> int:
-    """Decide every digest that fell due (``at_once``: every running one, now); returns how
-    many were queued."""
+    """Decide every digest that fell due (``at_once``: every running one, now), ``DECIDE_BATCH``
+    chats to a transaction; returns how many were queued."""
     now = _now()
-    async with services.db.read() as connection:
-        chats = await (
-            subscriptions.active(connection) if at_once else subscriptions.due(connection, now)
-        )
-    catalogs = services.catalogs
+    render = DigestRenderer(services.catalogs, services.gazetteer)
     queued = 0
-    for chat_id in chats:
+    after = None
+    while True:
+        async with services.db.read() as connection:
+            if at_once:
+                chats = await subscriptions.active(connection, after=after, limit=DECIDE_BATCH)
+            else:
+                chats = await subscriptions.due(connection, now, limit=DECIDE_BATCH)
+        if not chats:
+            return queued
         async with services.db.write() as session:
-            # The chat's choice (/language), else the language it subscribed in.
-            chosen = await queries.chat_language(session, chat_id)
-            subscribed_in = await subscriptions.language(session, chat_id)
-            t = catalogs.translator(catalogs.pick(chosen, subscribed_in))
-            if await digests.decide(
+            decided = await digests.decide_many(
                 session,
-                chat_id,
+                chats,
                 now,
                 services.settings.tz,
-                partial(render_digest, t, services.gazetteer),
+                render,
                 now_instead_of_schedule=at_once,
-            ):
-                queued += 1
-    return queued
+            )
+        queued += len(decided)
+        if chats[-1] == after:  # nothing moved on (cannot happen; never loop on it)
+            return queued
+        after = chats[-1]
 
 
 async def _end(services: Services, chat_id: int, reason: SubscriptionEnd, error: str) -> None:
@@ -77,59 +81,150 @@ async def _end(services: Services, chat_id: int, reason: SubscriptionEnd, error:
         await outbox.drop_chat(session, chat_id, error)
 
 
-async def send_outbox(bot: Bot, services: Services, worker: str) -> Delivery:
-    """Send every claimable row: 403 ends the subscription at once, 429 waits Telegram's
-    ``retry_after`` for that row only, other failures back off and are retried a few times."""
-    delivery = Delivery()
-    while rows := await outbox.claim(services.db, worker, _now(), limit=CLAIM_BATCH):
-        for row in rows:
+#: A digest's messages give way to interactive replies, and a 429 goes back to the outbox (with
+#: Telegram's ``retry_after``) instead of holding a sender.
+DIGEST_SEND = SendOptions(bulk=True, max_retries=0)
+#: How long a run waits for rows a 429 or a failure put back, before leaving them to the next.
+RETRY_WAIT = dt.timedelta(seconds=10)
+#: How often a sender looks for rows while the digests are still being decided.
+POLL_SECONDS = 0.2
+
+
+class _Sender:
+    """Sends claimed rows, ``senders`` at a time: the rows of one chat in order, one after the
+    other; each row from its first undelivered part."""
+
+    def __init__(self, bot: ExtBot[Any], services: Services, worker: str, senders: int) -> None:
+        self.bot = bot
+        self.services = services
+        self.worker = worker
+        self.delivery = Delivery()
+        self._slots = asyncio.Semaphore(senders)
+        self._last_of_chat: dict[int, asyncio.Task[None]] = {}
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    def start(self, row: Claimed) -> None:
+        previous = self._last_of_chat.get(row.chat_id)
+        task = asyncio.create_task(self._after(previous, row))
+        self._last_of_chat[row.chat_id] = task
+        self.in_flight.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self.in_flight.discard(task)
+        for chat_id, last in list(self._last_of_chat.items()):
+            if last is task:
+                del self._last_of_chat[chat_id]
+
+    async def _after(self, previous: asyncio.Task[None] | None, row: Claimed) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        async with self._slots:
             try:
-                for part in row.parts:
-                    await bot.send_message(row.chat_id, part)
-            except Forbidden as exc:  # blocked by the user, or the account is deactivated
-                await _end(services, row.chat_id, SubscriptionEnd.BLOCKED, f"403: {exc.message}")
-                delivery.ended += 1
-                log.info("chat %s blocked the bot: its digest is ended", row.chat_id)
-            except RetryAfter as exc:
-                seconds = retry_after_seconds(exc)
-                async with services.db.transaction() as session:
-                    await outbox.mark_failed(
-                        session,
-                        row.id,
-                        worker,
-                        _now(),
-                        f"429: retry after {seconds} s",
-                        retry_after=dt.timedelta(seconds=seconds),
-                    )
-            except BadRequest as exc:
-                if "chat not found" in exc.message.lower():
-                    await _end(services, row.chat_id, SubscriptionEnd.REMOVED, exc.message)
-                    delivery.ended += 1
-                else:
-                    await _failed(services, row.id, worker, exc)
-                    delivery.failed += 1
-            except TelegramError as exc:
-                await _failed(services, row.id, worker, exc)
-                delivery.failed += 1
+                await self._send(row)
+            except Exception:  # a store error: the row's claim runs out and it is sent again
+                log.exception("digest row %s could not be recorded", row.id)
+
+    async def _send(self, row: Claimed) -> None:
+        services, worker = self.services, self.worker
+        sent = row.parts_sent
+        try:
+            for part in row.unsent:
+                await self.bot.send_message(row.chat_id, part, rate_limit_args=DIGEST_SEND)
+                sent += 1
+                if sent < len(row.parts):
+                    async with services.db.transaction() as session:
+                        await outbox.mark_part_sent(session, row.id, worker, sent)
+        except Forbidden as exc:  # blocked by the user, or the account is deactivated
+            await _end(services, row.chat_id, SubscriptionEnd.BLOCKED, f"403: {exc.message}")
+            self.delivery.ended += 1
+            log.info("chat %s blocked the bot: its digest is ended", row.chat_id)
+        except RetryAfter as exc:
+            seconds = retry_after_seconds(exc)
+            async with services.db.transaction() as session:
+                await outbox.mark_failed(
+                    session,
+                    row.id,
+                    worker,
+                    _now(),
+                    f"429: retry after {seconds} s",
+                    retry_after=dt.timedelta(seconds=seconds),
+                )
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                await _end(services, row.chat_id, SubscriptionEnd.REMOVED, exc.message)
+                self.delivery.ended += 1
             else:
-                async with services.db.transaction() as session:
-                    await outbox.mark_sent(session, row.id, worker, _now())
-                delivery.sent += 1
-    return delivery
+                await self._failed(row.id, exc)
+        except TelegramError as exc:
+            await self._failed(row.id, exc)
+        else:
+            async with services.db.transaction() as session:
+                await outbox.mark_sent(session, row.id, worker, _now())
+            self.delivery.sent += 1
+
+    async def _failed(self, row_id: int, exc: TelegramError) -> None:
+        log.warning("digest row %s failed: %s", row_id, exc)
+        async with self.services.db.transaction() as session:
+            status = await outbox.mark_failed(
+                session, row_id, self.worker, _now(), f"{type(exc).__name__}: {exc}"
+            )
+        self.delivery.failed += 1
+        if status is OutboxStatus.FAILED:
+            log.error("digest row %s given up after %d attempts", row_id, outbox.MAX_ATTEMPTS)
 
 
-async def _failed(services: Services, row_id: int, worker: str, exc: TelegramError) -> None:
-    log.warning("digest row %s failed: %s", row_id, exc)
-    async with services.db.transaction() as session:
-        await outbox.mark_failed(session, row_id, worker, _now(), f"{type(exc).__name__}: {exc}")
+async def send_outbox(
+    bot: ExtBot[Any],
+    services: Services,
+    worker: str,
+    *,
+    deciding: asyncio.Future[Any] | None = None,
+) -> Delivery:
+    """Send every claimable row, ``DIGEST_SENDERS`` at a time, until none is left and
+    ``deciding`` (the decider, running meanwhile) is done: 403 ends the subscription at once,
+    429 puts the row back for Telegram's ``retry_after``, other failures back off and are
+    retried a few times (rows falling due again within ``RETRY_WAIT`` are waited for)."""
+    senders = services.settings.digest_senders
+    lease = dt.timedelta(seconds=services.settings.digest_lease_seconds)
+    sender = _Sender(bot, services, worker, senders)
+    while True:
+        room = 2 * senders - len(sender.in_flight)
+        if room < senders:  # claim in batches, once half of what is queued has gone
+            await asyncio.wait(sender.in_flight, return_when=asyncio.FIRST_COMPLETED)
+            continue
+        rows = await outbox.claim(
+            services.db, worker, _now(), limit=min(room, CLAIM_BATCH), lease=lease
+        )
+        for row in rows:
+            sender.start(row)
+        if rows:
+            continue
+        waits: set[asyncio.Future[Any]] = set(sender.in_flight)
+        if deciding is not None and not deciding.done():
+            waits.add(deciding)
+        if waits:
+            await asyncio.wait(waits, timeout=POLL_SECONDS)
+            continue
+        async with services.db.read() as connection:
+            retry = await outbox.soonest_retry(connection)
+        if retry is None or retry > _now() + RETRY_WAIT:
+            return sender.delivery
+        await asyncio.sleep(max(0.0, (retry - _now()).total_seconds()))
 
 
 async def run_digests(
-    bot: Bot, services: Services, worker: str, *, at_once: bool = False
+    bot: ExtBot[Any], services: Services, worker: str, *, at_once: bool = False
 ) -> Delivery:
-    queued = await decide_due(services, at_once=at_once)
-    delivery = await send_outbox(bot, services, worker)
-    delivery.queued = queued
+    """Decide the digests that fell due (all of them: ``at_once``) and send them, sending from
+    the first one decided."""
+    deciding = asyncio.create_task(decide_due(services, at_once=at_once))
+    try:
+        delivery = await send_outbox(bot, services, worker, deciding=deciding)
+    finally:
+        if not deciding.done():
+            deciding.cancel()
+    delivery.queued = await deciding
     return delivery
 
 

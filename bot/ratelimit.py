@@ -4,6 +4,11 @@ PTB's ``AIORateLimiter`` limits groups and the overall rate but not private chat
 pauses every request of the process. This limiter keeps a bucket per chat (about one message a
 second to a private chat, 20 a minute to a group) and one overall (30 a second), and honours a
 429's ``retry_after`` for the request that got it only, a bounded number of times.
+
+Interactive replies keep priority over bulk sends (digests, marked with ``rate_limit_args=BULK``):
+a reply reserves the next free slot of the overall bucket, as far ahead as needed, while a bulk
+send only takes a slot that is free at that moment. So a reply waits at most one slot behind a
+fan-out, and the fan-out takes what the replies leave.
 """
 
 from __future__ import annotations
@@ -45,6 +50,19 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return float(wait) if isinstance(wait, int | float) else wait.total_seconds()
 
 
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """``rate_limit_args`` of a request: whether it is a bulk send, and its 429 retries."""
+
+    bulk: bool = False
+    #: Retries after a 429 (None: ``FloodLimits.max_retries``).
+    max_retries: int | None = None
+
+
+#: A message of a fan-out (a digest): it gives way to interactive replies.
+BULK = SendOptions(bulk=True)
+
+
 class Bucket:
     """A token bucket by virtual scheduling: each caller reserves the next free slot and waits
     for it, so waiting callers are served in order and never wake together."""
@@ -63,6 +81,16 @@ class Bucket:
         self._available_at = earliest + interval
         return max(0.0, earliest - now)
 
+    def take_if_free(self, now: float) -> float:
+        """Take one token if one is free now (returns 0); else take nothing and return how long
+        until one is (others may reserve it meanwhile)."""
+        interval = 1.0 / self.rate
+        earliest = max(self._available_at, now - (self.burst - 1) * interval)
+        if earliest > now:
+            return earliest - now
+        self._available_at = earliest + interval
+        return 0.0
+
     def idle(self, now: float) -> bool:
         """True once the bucket is full again (it can be forgotten)."""
         return self._available_at + (self.burst - 1) / self.rate <= now
@@ -79,7 +107,7 @@ class FloodLimits:
     max_retries: int = 3
 
 
-class FloodLimiter(BaseRateLimiter[int]):
+class FloodLimiter(BaseRateLimiter[SendOptions]):
     """A PTB rate limiter: per-chat and overall buckets, and per-request handling of 429."""
 
     MAX_IDLE_BUCKETS = 10_000
@@ -129,6 +157,15 @@ class FloodLimiter(BaseRateLimiter[int]):
             wait = self._chat_bucket(chat_id).reserve(now)
         return max(wait, self._overall.reserve(now + wait))
 
+    async def _admit_bulk(self, chat_id: int | str | None) -> None:
+        """Wait for the chat's slot, then for an overall slot free at that moment."""
+        if chat_id is not None:
+            wait = self._chat_bucket(chat_id).reserve(self._clock())
+            if wait > 0:
+                await self._sleep(wait)
+        while (wait := self._overall.take_if_free(self._clock())) > 0:
+            await self._sleep(wait)
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, JSON]],
@@ -136,16 +173,19 @@ class FloodLimiter(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: SendOptions | None,
     ) -> JSON:
+        options = rate_limit_args or SendOptions()
         if endpoint.lower() in LIMITED_METHODS:
             chat_id = data.get("chat_id")
             if isinstance(chat_id, str) and chat_id.lstrip("-").isdigit():
                 chat_id = int(chat_id)
-            delay = self.delay_for(chat_id if isinstance(chat_id, int | str) else None)
-            if delay > 0:
+            chat = chat_id if isinstance(chat_id, int | str) else None
+            if options.bulk:
+                await self._admit_bulk(chat)
+            elif (delay := self.delay_for(chat)) > 0:
                 await self._sleep(delay)
-        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        retries = self.limits.max_retries if options.max_retries is None else options.max_retries
         attempt = 0
         while True:
             try:

@@ -33,6 +33,7 @@ from db.models import (
     IncidentStatus,
     IssuerName,
     OfficialTotal,
+    as_utc,
 )
 from db.queries import Reader
 from db.seed import date_span
@@ -54,11 +55,6 @@ EDITABLE = (
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; every timestamp here is stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 class Refusal(enum.StrEnum):

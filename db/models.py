@@ -35,6 +35,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from db.schedule import Frequency
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every timestamp here is stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
         dt.datetime: DateTime(timezone=True),
@@ -403,6 +408,8 @@ class OutboxMessage(Base):
     period_end: Mapped[dt.datetime]
     #: The messages to send, in order, as Telegram HTML (each under Telegram's limit).
     parts: Mapped[list[str]] = mapped_column(JSON)
+    #: How many of ``parts`` were delivered (a retry resumes after them).
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: [incident id, version] of every incident the digest shows.
     shown: Mapped[list[list[int]]] = mapped_column(JSON)
     status: Mapped[OutboxStatus] = mapped_column(

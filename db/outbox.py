@@ -15,13 +15,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.changes import as_utc
-from db.models import DigestItem, OutboxMessage, OutboxStatus
+from db.models import DigestItem, OutboxMessage, OutboxStatus, as_utc
+from db.queries import Reader
 from db.session import Database
 
 #: The key that makes SQLite claims take the write lock first (see ``Database.exclusive``).
@@ -48,35 +48,53 @@ class Claimed:
     chat_id: int
     parts: tuple[str, ...]
     attempts: int
+    #: Parts delivered by an earlier attempt: sending resumes after them.
+    parts_sent: int = 0
+
+    @property
+    def unsent(self) -> tuple[str, ...]:
+        return self.parts[self.parts_sent :]
 
 
-async def enqueue(
-    session: AsyncSession,
-    chat_id: int,
-    period_end: dt.datetime,
-    parts: Sequence[str],
-    shown: Sequence[tuple[int, int]],
-    now: dt.datetime,
-) -> bool:
-    """Add a digest for a chat and period; False when that one is already in the outbox."""
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A chat's digest for one period, to be written to the outbox."""
+
+    chat_id: int
+    period_end: dt.datetime
+    parts: Sequence[str]
+    #: [incident id, version] of what it shows (``digest_items`` once it is sent).
+    shown: Sequence[tuple[int, int]] = ()
+
+
+async def enqueue(session: AsyncSession, items: Sequence[Queued], now: dt.datetime) -> set[int]:
+    """Add digests to the outbox in one statement; returns the chats whose row was written
+    (a chat's digest for a period already there is left as it is)."""
+    if not items:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         insert(OutboxMessage)
         .values(
-            chat_id=chat_id,
-            period_end=period_end,
-            parts=list(parts),
-            shown=[list(item) for item in shown],
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+            [
+                {
+                    "chat_id": item.chat_id,
+                    "period_end": item.period_end,
+                    "parts": list(item.parts),
+                    "shown": [list(pair) for pair in item.shown],
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
+                for item in items
+            ]
         )
         .on_conflict_do_nothing(index_elements=["chat_id", "period_end"])
+        .returning(OutboxMessage.chat_id)
     )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return {int(chat_id) for chat_id in (await session.scalars(statement)).all()}
 
 
 def _claimable(now: dt.datetime) -> ColumnElement[bool]:
@@ -123,12 +141,16 @@ async def claim(
         )
         rows = await session.execute(
             select(
-                OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.parts, OutboxMessage.attempts
+                OutboxMessage.id,
+                OutboxMessage.chat_id,
+                OutboxMessage.parts,
+                OutboxMessage.attempts,
+                OutboxMessage.parts_sent,
             )
             .where(OutboxMessage.id.in_(ids))
             .order_by(OutboxMessage.id)
         )
-        return [Claimed(int(r[0]), int(r[1]), tuple(r[2]), int(r[3])) for r in rows]
+        return [Claimed(int(r[0]), int(r[1]), tuple(r[2]), int(r[3]), int(r[4])) for r in rows]
 
 
 def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
@@ -137,6 +159,28 @@ def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
         OutboxMessage.status == OutboxStatus.SENDING,
         OutboxMessage.claimed_by == worker,
     )
+
+
+async def mark_part_sent(session: AsyncSession, row_id: int, worker: str, parts_sent: int) -> bool:
+    """Record that the first ``parts_sent`` messages of a long digest were delivered; False when
+    the claim was lost."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_held_by(row_id, worker))
+        .values(parts_sent=parts_sent)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def soonest_retry(db: Reader) -> dt.datetime | None:
+    """When the next row waiting to be retried falls due (None: none waits)."""
+    found = await db.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
+    )
+    return as_utc(found) if found is not None else None
 
 
 async def mark_sent(session: AsyncSession, row_id: int, worker: str, now: dt.datetime) -> bool:
@@ -197,8 +241,19 @@ async def mark_failed(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> OutboxStatus | None:
     """Record a failed attempt: back to PENDING after ``retry_after`` (Telegram's, for a 429) or
-    the backoff, or FAILED after the last attempt. None when the claim was lost."""
-    attempts = await session.scalar(select(OutboxMessage.attempts).where(_held_by(row_id, worker)))
+    the backoff, or FAILED after the last attempt. None when the claim was lost.
+
+    It writes before it reads: on SQLite a transaction that has read cannot wait for the write
+    lock, and senders run side by side."""
+    attempts = (
+        await session.execute(
+            update(OutboxMessage)
+            .where(_held_by(row_id, worker))
+            .values(claimed_until=None, last_error=error[:1000])
+            .returning(OutboxMessage.attempts)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
     if attempts is None:
         return None
     final = attempts >= max_attempts and retry_after is None
@@ -208,8 +263,6 @@ async def mark_failed(
         .where(OutboxMessage.id == row_id)
         .values(
             status=status,
-            claimed_until=None,
-            last_error=error[:1000],
             next_attempt_at=now
             + (retry_after if retry_after is not None else backoff(int(attempts))),
         )

@@ -38,8 +38,12 @@ from db.models import (
     IncidentTotal,
     OfficialTotal,
     TotalsGrain,
+    as_utc,
 )
 from db.totals import NO_DISTRICT, month_bounds
+
+#: Ids per ``IN (…)`` when loading rows by id.
+_ID_CHUNK = 1000
 
 #: Read queries run on a Core connection (``Database.read()``, the cheap path) or in a session.
 Reader = AsyncConnection | AsyncSession
@@ -540,27 +544,39 @@ async def _incident_rows(
     return rows
 
 
-async def incidents_recorded_between(
-    session: AsyncSession,
-    f: IncidentFilter,
-    start: dt.datetime,
-    end: dt.datetime,
-    *,
-    limit: int,
-) -> tuple[tuple[IncidentRow, ...], int]:
-    """Published incidents matching the filter that were recorded in (start, end], latest
-    first (up to ``limit``), and how many there are in all (a digest's new incidents)."""
-    recorded = and_(_conditions(f), Incident.created_at > start, Incident.created_at <= end)
-    total = await session.scalar(select(func.count()).select_from(Incident).where(recorded))
-    incidents = (
-        await session.scalars(
-            select(Incident)
-            .where(recorded)
-            .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
-            .limit(limit)
-        )
-    ).all()
-    return await _incident_rows(session, incidents, f.category), int(total or 0)
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An incident as a digest finds it: when it was recorded, and at which version it is."""
+
+    id: int
+    recorded_at: dt.datetime
+    version: int
+
+
+async def recorded_between(
+    db: Reader, f: IncidentFilter, start: dt.datetime, end: dt.datetime
+) -> list[Recorded]:
+    """Published incidents matching the filter that were recorded in (start, end], in the order
+    lists show them (latest first): a digest's new incidents."""
+    rows = await db.execute(
+        select(Incident.id, Incident.created_at, Incident.version)
+        .where(_conditions(f), Incident.created_at > start, Incident.created_at <= end)
+        .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
+    )
+    return [Recorded(int(i), as_utc(at), int(v)) for i, at, v in rows]
+
+
+async def incident_rows(
+    session: AsyncSession, ids: Sequence[int], category: Category | None
+) -> dict[int, IncidentRow]:
+    """Incidents by id, with their sources, their counts restricted to the category."""
+    found: dict[int, IncidentRow] = {}
+    unique = list(dict.fromkeys(ids))
+    for first in range(0, len(unique), _ID_CHUNK):
+        chunk = unique[first : first + _ID_CHUNK]
+        incidents = (await session.scalars(select(Incident).where(Incident.id.in_(chunk)))).all()
+        found.update((row.id, row) for row in await _incident_rows(session, incidents, category))
+    return found
 
 
 async def sources_summary(db: Reader, *, outlets: int = 8) -> SourcesSummary:
@@ -623,6 +639,19 @@ def outlet(url: str) -> str:
 
 async def chat_language(db: Reader, chat_id: int) -> str | None:
     return await db.scalar(select(Chat.language).where(Chat.chat_id == chat_id))
+
+
+async def chat_languages(db: Reader, chat_ids: Sequence[int]) -> dict[int, str | None]:
+    """The languages chats chose, for those of ``chat_ids`` that did."""
+    found: dict[int, str | None] = {}
+    for first in range(0, len(chat_ids), _ID_CHUNK):
+        rows = await db.execute(
+            select(Chat.chat_id, Chat.language).where(
+                Chat.chat_id.in_(list(chat_ids[first : first + _ID_CHUNK]))
+            )
+        )
+        found.update((int(chat_id), language) for chat_id, language in rows)
+    return found
 
 
 async def set_chat_language(session: AsyncSession, chat_id: int, language: str) -> None:

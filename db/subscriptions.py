@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.changes import as_utc
-from db.models import Subscription, SubscriptionEnd
+from db.models import Subscription, SubscriptionEnd, as_utc
 from db.queries import Category, Reader
 from db.schedule import MONDAY, Frequency, next_due
 
@@ -130,13 +129,12 @@ async def due(db: Reader, now: dt.datetime, *, limit: int = 1000) -> Sequence[in
     return [int(r[0]) for r in rows]
 
 
-async def active(db: Reader) -> Sequence[int]:
-    """Every chat with a running digest."""
-    rows = await db.execute(
-        select(Subscription.chat_id)
-        .where(Subscription.active.is_(True))
-        .order_by(Subscription.chat_id)
-    )
+async def active(db: Reader, *, after: int | None = None, limit: int = 1000) -> Sequence[int]:
+    """Chats with a running digest, by chat id, from after ``after`` (pages of ``limit``)."""
+    query = select(Subscription.chat_id).where(Subscription.active.is_(True))
+    if after is not None:
+        query = query.where(Subscription.chat_id > after)
+    rows = await db.execute(query.order_by(Subscription.chat_id).limit(limit))
     return [int(r[0]) for r in rows]
 
 

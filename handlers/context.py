@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Bot, Update
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
@@ -34,7 +34,7 @@ class Services:
     #: When owners were last alerted about each kind of error (monotonic seconds).
     alerted: dict[str, float] = field(default_factory=dict)
     #: Runs the digests now (``/digest_now``); set by the composition root (``bot.digests``).
-    deliver_digests: Callable[[Bot], Awaitable[Delivery]] | None = None
+    deliver_digests: Callable[[ExtBot[Any]], Awaitable[Delivery]] | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -34,16 +34,17 @@ async def db(services: Services) -> AsyncIterator[Database]:
 async def _enqueue(db: Database, n: int, period_end: dt.datetime = NOW) -> list[int]:
     chats = [next(_chats) for _ in range(n)]
     async with db.transaction() as session:
-        for chat in chats:
-            assert await outbox.enqueue(session, chat, period_end, [f"digest {chat}"], [], NOW)
+        queued = [outbox.Queued(chat, period_end, [f"digest {chat}"]) for chat in chats]
+        assert await outbox.enqueue(session, queued, NOW) == set(chats)
     return chats
 
 
 async def test_one_row_per_chat_and_period(db: Database) -> None:
     (chat,) = await _enqueue(db, 1)
     async with db.transaction() as session:
-        assert not await outbox.enqueue(session, chat, NOW, ["again"], [], NOW)
-        assert await outbox.enqueue(session, chat, NOW + dt.timedelta(days=1), ["next"], [], NOW)
+        assert not await outbox.enqueue(session, [outbox.Queued(chat, NOW, ["again"])], NOW)
+        tomorrow = NOW + dt.timedelta(days=1)
+        assert await outbox.enqueue(session, [outbox.Queued(chat, tomorrow, ["next"])], NOW)
     claimed = await outbox.claim(db, "w1", NOW)
     # A row can be sent as soon as it is written, whatever period it covers.
     assert [c.parts for c in claimed if c.chat_id == chat] == [(f"digest {chat}",), ("next",)]
@@ -100,7 +101,7 @@ async def test_an_ended_subscription_drops_what_waits(db: Database) -> None:
     (chat,) = await _enqueue(db, 1)
     await _enqueue(db, 1)
     async with db.transaction() as session:
-        await outbox.enqueue(session, chat, NOW + dt.timedelta(days=1), ["x"], [], NOW)
+        await outbox.enqueue(session, [outbox.Queued(chat, NOW + dt.timedelta(days=1), ["x"])], NOW)
         assert await outbox.drop_chat(session, chat, "403: bot was blocked by the user") == 2
     claimed = await outbox.claim(db, "w", NOW + dt.timedelta(days=2))
     assert chat not in [c.chat_id for c in claimed] and len(claimed) == 1

@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot, TrackedApplication
 from bot.i18n import Catalogs
-from db import subscriptions
-from db.models import DigestItem, OutboxMessage, Subscription, SubscriptionEnd
+from db import outbox, subscriptions
+from db.models import (
+    DigestItem,
+    OutboxMessage,
+    OutboxStatus,
+    Subscription,
+    SubscriptionEnd,
+)
 from handlers.context import Services
 from tests.conftest import ADMIN_ID, emulated_bot
 
 OWNER = ADMIN_ID
-EN, RU, AZ, LATE, GONE = 7001, 7002, 7003, 7004, 7005
-USERS = {EN: "en", RU: "ru", AZ: "az", LATE: "en", GONE: "en"}
+EN, RU, AZ, LATE, GONE, LONG, SLOW = 7001, 7002, 7003, 7004, 7005, 7006, 7007
+USERS = {EN: "en", RU: "ru", AZ: "az", LATE: "en", GONE: "en", LONG: "en", SLOW: "en"}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -215,3 +221,78 @@ async def test_in_a_group_only_its_admins_change_the_digest(
     finally:
         async with store.db.transaction() as session:
             await session.execute(delete(Subscription).where(Subscription.chat_id == group))
+
+
+async def _subscribed_before_the_dataset(store: Services, *chats: int) -> None:
+    """Subscriptions whose period began two days ago: every incident of the dataset is new."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from db.subscriptions import DigestSettings
+
+    now = dt.datetime.now(dt.UTC)
+    async with store.db.write() as session:
+        for chat in chats:
+            await subscriptions.subscribe(
+                session, chat, DigestSettings(), chat, now, store.settings.tz, language="en"
+            )
+        await session.execute(
+            update(Subscription)
+            .where(Subscription.chat_id.in_(chats))
+            .values(period_start=now - dt.timedelta(days=2))
+        )
+
+
+async def test_a_long_digest_cut_by_a_failure_resumes_where_it_stopped(
+    bot: EmulatedBot, store: Services
+) -> None:
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    await _subscribed_before_the_dataset(store, LONG)
+    # The first message of the digest goes through, the second meets a failing gateway.
+    bot.emulator.fail_sends(LONG, 502, "Bad Gateway", after=1)
+    since = len(bot.emulator.sent)
+    assert "sent: 0 · failed: 1" in await _digest_now(bot)
+    first = [m.plain for m in bot.emulator.sent[since:] if m.chat_id == LONG]
+    assert len(first) == 1
+    async with store.db.session() as session:
+        (row,) = await outbox.rows_of_chat(session, LONG)
+    assert row.status is OutboxStatus.PENDING and row.last_error == "NetworkError: Bad Gateway"
+    # The retry (made due now instead of after its backoff) sends the rest, not the first again.
+    async with store.db.transaction() as session:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(next_attempt_at=dt.datetime.now(dt.UTC))
+        )
+    assert "sent: 1 · failed: 0" in await _digest_now(bot)
+    received = [m.plain for m in bot.emulator.sent[since:] if m.chat_id == LONG]
+    async with store.db.session() as session:
+        parts = (
+            await session.scalars(select(OutboxMessage.parts).where(OutboxMessage.id == row.id))
+        ).one()
+    assert len(parts) >= 2 and len(received) == len(parts) == len(set(received))
+    assert received[0] == first[0]
+
+
+async def test_a_429_delays_that_digest_only_for_its_retry_after(
+    bot: EmulatedBot, store: Services
+) -> None:
+    await _subscribed_before_the_dataset(store, SLOW, LATE)
+    bot.emulator.fail_sends(SLOW, 429, "Too Many Requests: retry after 1", retry_after=1, after=0)
+    since = len(bot.emulator.requests)
+    assert "sent: 2 · failed: 0" in await _digest_now(bot)
+    sends = [
+        (r.time, r.params["chat_id"], r.http_status)
+        for r in bot.emulator.requests[since:]
+        if r.method == "sendMessage" and r.params.get("chat_id") in (SLOW, LATE)
+    ]
+    refused = [at for at, chat, status in sends if chat == SLOW and status == 429]
+    slow = [at for at, chat, status in sends if chat == SLOW and status == 200]
+    late = [at for at, chat, status in sends if chat == LATE and status == 200]
+    assert len(refused) == 1 and slow and late
+    assert min(slow) - refused[0] >= 1.0  # Telegram's retry_after, for that digest
+    assert max(late) < min(slow)  # the other digest did not wait for it

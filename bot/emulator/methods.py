@@ -186,6 +186,9 @@ class BotAPIMethods(EmulatorState):
             raise ApiError.forbidden(f"bot is not a member of the {kind}")
 
     def _take_send(self, chat: ChatState, method: str) -> None:
+        faults = self.faults.get(chat.id)
+        if faults and (fault := faults.pop(0)) is not None:
+            raise fault
         retry_after = self.limiter.acquire(chat.id, method)
         if retry_after is not None:
             raise ApiError.too_many_requests(retry_after)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.emulator.errors import ApiError
 from bot.emulator.html import find_user_message_entities
 from bot.emulator.limits import RateLimiter, RateLimits
 from bot.emulator.models import RecordedRequest, SentMessage, StoredFile
@@ -160,6 +161,8 @@ class EmulatorState:
         self._callback_queries: dict[str, CallbackQueryState] = {}
         self._inline_queries: dict[str, int] = {}
         self._delivered: set[int] = set()
+        #: Errors to answer instead of the next sends to a chat (see ``fail_sends``).
+        self.faults: dict[int, list[ApiError | None]] = {}
         self._wakeup = asyncio.Event()  # replaced on every new update or poll
         self._changed = asyncio.Event()  # replaced on every request and delivery
 
@@ -514,6 +517,24 @@ class EmulatorState:
     def user_unblocks_bot(self, user_id: int) -> dict[str, Any]:
         """The user unblocks (restarts) the bot; queues the my_chat_member update."""
         return self._set_blocked(user_id, False)
+
+    def fail_sends(
+        self,
+        chat_id: int,
+        status: int,
+        description: str,
+        *,
+        times: int = 1,
+        after: int = 0,
+        retry_after: int | None = None,
+    ) -> None:
+        """Let ``after`` sends to ``chat_id`` through, then answer the next ``times`` with this
+        error (a fault on the way: a 5xx, or a 429 with ``retry_after``). Not counted as the
+        flood limiter's 429s."""
+        parameters = {"retry_after": retry_after} if retry_after is not None else None
+        faults = self.faults.setdefault(chat_id, [])
+        faults += [None] * after
+        faults += [ApiError(status, description, parameters) for _ in range(times)]
 
     def deactivate_user(self, user_id: int) -> None:
         """The user deletes their account: sends to them answer 403 "user is deactivated"."""

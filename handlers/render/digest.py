@@ -3,15 +3,15 @@ messages below Telegram's limit, between entries."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
+from bot.i18n import Catalogs, Translator
 from db.digests import Digest
 from db.gazetteer import Gazetteer
-from db.queries import IncidentFilter
+from db.queries import IncidentFilter, IncidentRow
 from db.schedule import Frequency
 from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
@@ -36,7 +36,33 @@ def _filters(t: Translator, gazetteer: Gazetteer, digest: Digest) -> str:
     return filters_text(t, gazetteer, IncidentFilter(districts=s.districts, category=s.category))
 
 
-def render_digest(t: Translator, gazetteer: Gazetteer, digest: Digest) -> list[str]:
+class DigestRenderer:
+    """Renders the digests of one run, each in its chat's language (``Digest.language``): an
+    incident listed in many digests is rendered once per language."""
+
+    def __init__(self, catalogs: Catalogs, gazetteer: Gazetteer) -> None:
+        self.catalogs = catalogs
+        self.gazetteer = gazetteer
+        self._entries: dict[tuple[str, IncidentRow], str] = {}
+
+    def __call__(self, digest: Digest) -> list[str]:
+        t = self.catalogs.translator(digest.language)
+        return render_digest(t, self.gazetteer, digest, self._entry)
+
+    def _entry(self, t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str:
+        key = (t.lang, row)
+        found = self._entries.get(key)
+        if found is None:
+            found = self._entries[key] = incident_entry(t, gazetteer, row)
+        return found
+
+
+def render_digest(
+    t: Translator,
+    gazetteer: Gazetteer,
+    digest: Digest,
+    entry: Callable[[Translator, Gazetteer, IncidentRow], str] = incident_entry,
+) -> list[str]:
     """The digest's messages, in order, each within Telegram's limit."""
     head = [
         bold(t._("Digest of new mine and UXO casualty reports")),
@@ -51,7 +77,7 @@ def render_digest(t: Translator, gazetteer: Gazetteer, digest: Digest) -> list[s
             "{n} new incident recorded", "{n} new incidents recorded", digest.new_total
         ).format(n=t.number(digest.new_total))
         blocks.append(bold(count))
-        blocks += [incident_entry(t, gazetteer, row) for row in digest.new]
+        blocks += [entry(t, gazetteer, row) for row in digest.new]
         if digest.new_total > len(digest.new):
             more = digest.new_total - len(digest.new)
             blocks.append(
