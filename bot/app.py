@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.digests import DIGEST_JOB, WORKER_KEY, digest_job, run_digests, worker_name
+from bot.digests import WORKER_KEY, run_digests, schedule_digests, worker_name
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.updates import PerChatUpdateProcessor
@@ -102,11 +102,9 @@ async def _post_init(application: BotApplication) -> None:
     await prepare_database(services)
     interval = services.settings.digest_check_seconds
     if interval > 0 and application.job_queue is not None:
-        # The schedule is in the store: one repeating job finds what fell due, also after a
-        # restart, and sends the outbox.
-        application.job_queue.run_repeating(
-            digest_job, interval=interval, first=min(interval, 10.0), name=DIGEST_JOB
-        )
+        # The schedule is in the store: one job, run again after each run, finds what fell due
+        # (also after a restart) and sends the outbox.
+        schedule_digests(application.job_queue, interval, first=min(interval, 10.0))
     await menus.set_public_menu(application.bot, services.catalogs)
     async with services.db.read() as connection:
         editors = [user_id for user_id, _, _ in await changes.editors(connection)]

@@ -115,6 +115,8 @@ def configure_logging(level: str, filename: Path | None = None) -> None:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     # Alembic narrates every step at INFO; `db upgrade` prints its own summary.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO (the digest job runs every minute).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -98,6 +98,7 @@ class _Sender:
         self.bot = bot
         self.services = services
         self.worker = worker
+        self.lease = dt.timedelta(seconds=services.settings.digest_lease_seconds)
         self.delivery = Delivery()
         self._slots = asyncio.Semaphore(senders)
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
@@ -127,6 +128,15 @@ class _Sender:
 
     async def _send(self, row: Claimed) -> None:
         services, worker = self.services, self.worker
+        now = _now()
+        if row.claimed_until is None or now >= row.claimed_until - self.lease / 2:
+            # Claimed a while ago (this process may have stalled): renew the claim, or leave
+            # the row to the sender that took it over.
+            async with services.db.transaction() as session:
+                held = await outbox.renew(session, row.id, worker, now, self.lease)
+            if not held:
+                log.warning("digest row %s: claim lost before sending, left to its sender", row.id)
+                return
         sent = row.parts_sent
         try:
             for part in row.unsent:
@@ -186,7 +196,6 @@ async def send_outbox(
     429 puts the row back for Telegram's ``retry_after``, other failures back off and are
     retried a few times (rows falling due again within ``RETRY_WAIT`` are waited for)."""
     senders = services.settings.digest_senders
-    lease = dt.timedelta(seconds=services.settings.digest_lease_seconds)
     sender = _Sender(bot, services, worker, senders)
     while True:
         room = 2 * senders - len(sender.in_flight)
@@ -194,7 +203,7 @@ async def send_outbox(
             await asyncio.wait(sender.in_flight, return_when=asyncio.FIRST_COMPLETED)
             continue
         rows = await outbox.claim(
-            services.db, worker, _now(), limit=min(room, CLAIM_BATCH), lease=lease
+            services.db, worker, _now(), limit=min(room, CLAIM_BATCH), lease=sender.lease
         )
         for row in rows:
             sender.start(row)
@@ -228,11 +237,24 @@ async def run_digests(
     return delivery
 
 
+def schedule_digests(job_queue: Any, interval: float, *, first: float | None = None) -> None:
+    """Run the digest job ``first`` seconds from now (default: ``interval``); each run schedules
+    the next when it ends, so that a long fan-out never overlaps the next run."""
+    job_queue.run_once(
+        digest_job, when=interval if first is None else first, name=DIGEST_JOB, data=interval
+    )
+
+
 async def digest_job(context: Any) -> None:
-    """The JobQueue's callback (named ``digests``): one run at a time per process."""
+    """The JobQueue's callback (named ``digests``): decides and sends, then schedules itself
+    ``DIGEST_CHECK_SECONDS`` after it ends."""
     services: Services = context.application.bot_data[SERVICES_KEY]
     worker: str = context.application.bot_data.setdefault(WORKER_KEY, worker_name())
-    delivery = await run_digests(context.bot, services, worker)
+    try:
+        delivery = await run_digests(context.bot, services, worker)
+    finally:
+        if context.application.running:
+            schedule_digests(context.job_queue, context.job.data)
     if delivery.queued or delivery.sent or delivery.failed or delivery.ended:
         log.info(
             "digests: %d decided, %d sent, %d failed, %d ended",

@@ -99,6 +99,9 @@ class Bucket:
 @dataclass(frozen=True, slots=True)
 class FloodLimits:
     global_per_second: float = 30.0
+    #: Messages sent at once before the overall rate applies: half a second's worth, so that
+    #: Telegram's bucket (a second's worth) keeps room for the jitter of requests on the way.
+    global_burst: float | None = None
     private_per_second: float = 1.0
     private_burst: float = 3.0
     group_per_minute: float = 20.0
@@ -122,7 +125,11 @@ class FloodLimiter(BaseRateLimiter[SendOptions]):
         self.limits = limits or FloodLimits()
         self._clock = clock
         self._sleep = sleep
-        self._overall = Bucket(self.limits.global_per_second, self.limits.global_per_second)
+        limits = self.limits
+        burst = limits.global_burst
+        self._overall = Bucket(
+            limits.global_per_second, limits.global_per_second / 2 if burst is None else burst
+        )
         self._chats: dict[int | str, Bucket] = {}
         self.retries = 0
 

@@ -4,9 +4,10 @@ A row is written once per (chat, period) under a unique key, in the transaction 
 digest. A sender claims rows for a lease: on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, so
 that senders of several processes take disjoint rows without waiting for each other; on SQLite,
 whose writers take turns anyway, under the database's write lock. A sender that dies leaves its
-rows claimed until the lease runs out; then another claims them again. So each digest is sent at
-least once, and twice only if a sender died between Telegram accepting it and the row being
-marked sent: at most the messages in flight at that moment.
+rows claimed until the lease runs out; then another claims them again. A sender about to send a
+row claimed more than half a lease ago renews the claim first, and does not send a row whose
+claim it lost (a process stalled past its lease). So each digest is sent at least once, and twice only if a sender died between
+Telegram accepting it and the row being marked sent: at most the messages in flight then.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Claimed:
     attempts: int
     #: Parts delivered by an earlier attempt: sending resumes after them.
     parts_sent: int = 0
+    #: When the claim runs out (another sender may take the row after that).
+    claimed_until: dt.datetime | None = None
 
     @property
     def unsent(self) -> tuple[str, ...]:
@@ -150,7 +153,10 @@ async def claim(
             .where(OutboxMessage.id.in_(ids))
             .order_by(OutboxMessage.id)
         )
-        return [Claimed(int(r[0]), int(r[1]), tuple(r[2]), int(r[3]), int(r[4])) for r in rows]
+        return [
+            Claimed(int(r[0]), int(r[1]), tuple(r[2]), int(r[3]), int(r[4]), now + lease)
+            for r in rows
+        ]
 
 
 def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
@@ -159,6 +165,21 @@ def _held_by(row_id: int, worker: str) -> ColumnElement[bool]:
         OutboxMessage.status == OutboxStatus.SENDING,
         OutboxMessage.claimed_by == worker,
     )
+
+
+async def renew(
+    session: AsyncSession, row_id: int, worker: str, now: dt.datetime, lease: dt.timedelta
+) -> bool:
+    """Extend a claim from ``now`` just before sending; False when it was lost (the lease ran
+    out and another sender took the row): then this sender must not send it. A claim whose
+    lease ran out but that nobody took yet is kept (the update and a claim exclude each other)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(_held_by(row_id, worker))
+        .values(claimed_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def mark_part_sent(session: AsyncSession, row_id: int, worker: str, parts_sent: int) -> bool:

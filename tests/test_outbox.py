@@ -62,10 +62,23 @@ async def test_a_claim_is_exclusive_until_its_lease_runs_out(db: Database) -> No
     second = await outbox.claim(db, "w2", later)
     assert sorted(c.id for c in second) == sorted(c.id for c in first[1:])
     assert all(c.attempts == 2 for c in second)
-    # w1 comes back: its claims are gone, marking them changes nothing.
+    # w1 comes back: its claims are gone, it may not send them and marking them changes nothing.
     async with db.transaction() as session:
+        assert not await outbox.renew(session, first[1].id, "w1", later, outbox.DEFAULT_LEASE)
         assert not await outbox.mark_sent(session, first[1].id, "w1", later)
         assert await outbox.mark_sent(session, first[1].id, "w2", later)
+
+
+async def test_a_sender_renews_its_claim_just_before_sending(db: Database) -> None:
+    (chat,) = await _enqueue(db, 1)
+    (row,) = [c for c in await outbox.claim(db, "w1", NOW) if c.chat_id == chat]
+    # w1 stalled past its lease, but nobody took the row: renewing keeps it for w1.
+    late = NOW + outbox.DEFAULT_LEASE + dt.timedelta(seconds=5)
+    async with db.transaction() as session:
+        assert await outbox.renew(session, row.id, "w1", late, outbox.DEFAULT_LEASE)
+    assert [c for c in await outbox.claim(db, "w2", late) if c.chat_id == chat] == []
+    async with db.transaction() as session:
+        assert await outbox.mark_sent(session, row.id, "w1", late)
 
 
 async def test_failures_back_off_then_give_up(db: Database) -> None:
