@@ -67,6 +67,11 @@ class Run:
     stats_baseline: support.Latency
     stats_during: support.Latency
     peak_rss_mib: float
+    #: The bot's resident memory when a quarter, half, three quarters and all of the digests
+    #: had been delivered (MiB): flat means it does not grow with the subscribers.
+    rss_by_quarter: list[float]
+    #: Every message the bot sent a second in the fan-out's steady part (digests and replies).
+    steady_all_rate: float
 
 
 class Watcher:
@@ -77,6 +82,7 @@ class Watcher:
         self.subscribers = subscribers
         self._index = 0
         self.digest_times: list[float] = []
+        self.all_times: list[float] = []
         self.replies: dict[int, list[float]] = {user: [] for user in PROBE_USERS}
 
     def scan(self) -> None:
@@ -85,6 +91,7 @@ class Watcher:
             if request.method != "sendMessage" or request.http_status != 200:
                 continue
             chat = int(request.params.get("chat_id", 0))
+            self.all_times.append(request.time)
             if chat in self.subscribers:
                 self.digest_times.append(request.time)
             elif chat in self.replies:
@@ -92,11 +99,12 @@ class Watcher:
         self._index = len(requests)
 
 
-def _peak_rss_mib(pid: int) -> float:
-    """The process's peak resident set (``VmHWM``), in MiB; NaN once it is gone."""
+def _status_mib(pid: int, field: str) -> float:
+    """A memory field of /proc/<pid>/status (``VmHWM``: peak resident set, ``VmRSS``: now), in
+    MiB; NaN once the process is gone."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -232,22 +240,21 @@ async def _fan_out(
                 _probe(emulator, watcher, during, 10**9 if args.probes else 0, args.probe_interval)
             )
             deadline = time.monotonic() + args.timeout
+            rss: list[tuple[int, float]] = []  # (digests delivered, bot RSS MiB)
             while len(watcher.digest_times) < subscribers and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
                 watcher.scan()
+                rss.append((len(watcher.digest_times), _status_mib(bot.pid, "VmRSS")))
             probing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await probing
-            peak = _peak_rss_mib(bot.pid)
+            peak = _status_mib(bot.pid, "VmHWM")
         finally:
             await _stop(bot)
         times = sorted(watcher.digest_times)
         if times:  # the /stats sent while the fan-out ran
             during = [(at, ns) for at, ns in during if times[0] <= at <= times[-1]]
-        steady = [t for t in times if t >= times[0] + 1.0] if times else []
-        steady_rate = (
-            (len(steady) - 1) / (steady[-1] - steady[0]) if len(steady) > 1 else float("nan")
-        )
+        steady_rate = _steady_rate([t for t in times if t >= times[0] + 1.0] if times else [])
         return Run(
             database=database,
             subscribers=subscribers,
@@ -260,7 +267,23 @@ async def _fan_out(
             stats_baseline=support.Latency.of([ns for _, ns in baseline]),
             stats_during=support.Latency.of([ns for _, ns in during]),
             peak_rss_mib=peak,
+            rss_by_quarter=_by_quarter(rss, subscribers),
+            steady_all_rate=_steady_rate(
+                [t for t in watcher.all_times if times and times[0] + 1.0 <= t <= times[-1]]
+            ),
         )
+
+
+def _steady_rate(times: list[float]) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+
+
+def _by_quarter(samples: list[tuple[int, float]], total: int) -> list[float]:
+    out = []
+    for quarter in (0.25, 0.5, 0.75, 1.0):
+        reached = [mib for sent, mib in samples if sent >= quarter * total]
+        out.append(reached[0] if reached else float("nan"))
+    return out
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -286,8 +309,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 "limit/s",
                 "sent",
                 "fan-out s",
-                "steady/s",
+                "digests/s",
                 "of limit",
+                "all sends/s",
                 "429s",
                 "/stats p50 ms (idle)",
                 "/stats p95 ms (idle)",
@@ -295,6 +319,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 "/stats p50 ms (during)",
                 "/stats p95 ms (during)",
                 "bot peak RSS MiB",
+                "RSS at 1/4, 1/2, 3/4, all",
             ],
             [
                 [
@@ -305,6 +330,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     f"{r.fan_out_seconds:.1f}",
                     f"{r.steady_rate:.1f}",
                     f"{r.rate_fraction:.1%}",
+                    f"{r.steady_all_rate:.1f}",
                     r.responses_429,
                     f"{r.stats_baseline.p50:.1f}",
                     f"{r.stats_baseline.p95:.1f}",
@@ -312,6 +338,7 @@ async def main_async(args: argparse.Namespace) -> int:
                     f"{r.stats_during.p50:.1f}",
                     f"{r.stats_during.p95:.1f}",
                     f"{r.peak_rss_mib:.0f}",
+                    " ".join(f"{mib:.0f}" for mib in r.rss_by_quarter),
                 ]
                 for r in runs
             ],

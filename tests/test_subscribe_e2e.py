@@ -135,12 +135,20 @@ async def test_blocked_and_deactivated_subscribers_are_ended(
     await bot.send(
         OWNER, "/add date=2026-06-01 district=Aghdam civilian_injured=1 source=https://d.az/ag"
     )
+    since = len(bot.emulator.requests)
     summary = await _digest_now(bot)
     assert "subscriptions ended: 1" in summary
     async with store.db.session() as session:
         en = await subscriptions.get(session, EN)
     assert en is not None and en.ended_reason is SubscriptionEnd.BLOCKED
     assert (await _digest_now(bot)).endswith("subscriptions ended: 0")
+    # One 403, never retried.
+    tries = [
+        r.http_status
+        for r in bot.emulator.requests[since:]
+        if r.method == "sendMessage" and r.params.get("chat_id") == EN
+    ]
+    assert tries == [403]
 
 
 async def test_subscription_settings_and_buttons(bot: EmulatedBot, store: Services) -> None:
