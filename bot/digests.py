@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import socket
+from functools import partial
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -109,13 +110,12 @@ class _Sender:
         task = asyncio.create_task(self._after(previous, row))
         self._last_of_chat[row.chat_id] = task
         self.in_flight.add(task)
-        task.add_done_callback(self._done)
+        task.add_done_callback(partial(self._done, row.chat_id))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, chat_id: int, task: asyncio.Task[None]) -> None:
         self.in_flight.discard(task)
-        for chat_id, last in list(self._last_of_chat.items()):
-            if last is task:
-                del self._last_of_chat[chat_id]
+        if self._last_of_chat.get(chat_id) is task:
+            del self._last_of_chat[chat_id]
 
     async def _after(self, previous: asyncio.Task[None] | None, row: Claimed) -> None:
         if previous is not None:

@@ -226,6 +226,15 @@ async def test_in_a_group_only_its_admins_change_the_digest(
             view = await subscriptions.get(session, group)
         assert view is not None and view.active
         assert _text(await bot.send(LATE, "/unsubscribe", chat_id=group)) == refused
+        # Removed from the group: its digest ends at once, and nothing more is queued for it.
+        update = bot.emulator.remove_bot_from_group(group, by_user_id=RU)
+        app = bot.app
+        assert isinstance(app, TrackedApplication)
+        await app.expect(update["update_id"])
+        async with store.db.session() as session:
+            ended = await subscriptions.get(session, group)
+        assert ended is not None and not ended.active
+        assert ended.ended_reason is SubscriptionEnd.REMOVED
     finally:
         async with store.db.transaction() as session:
             await session.execute(delete(Subscription).where(Subscription.chat_id == group))
