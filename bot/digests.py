@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 DIGEST_JOB = "digests"
 #: Where the process's outbox worker name is kept in ``bot_data``.
 WORKER_KEY = "outbox_worker"
-#: Rows a sender claims at a time (a claim lasts ``outbox.DEFAULT_LEASE``).
+#: Rows a sender claims at a time (a claim lasts ``DIGEST_LEASE_SECONDS``).
 CLAIM_BATCH = 30
 #: Chats whose digests are decided in one transaction (which holds the write lock meanwhile).
 DECIDE_BATCH = 200

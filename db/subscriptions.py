@@ -136,8 +136,3 @@ async def active(db: Reader, *, after: int | None = None, limit: int = 1000) -> 
         query = query.where(Subscription.chat_id > after)
     rows = await db.execute(query.order_by(Subscription.chat_id).limit(limit))
     return [int(r[0]) for r in rows]
-
-
-async def language(db: Reader, chat_id: int) -> str | None:
-    """The language a chat subscribed in."""
-    return await db.scalar(select(Subscription.language).where(Subscription.chat_id == chat_id))
