@@ -15,6 +15,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -30,10 +31,13 @@ from db.session import Database
 from handlers import (
     add_conversation,
     admin,
+    chart,
     editing,
     errors,
+    export,
     imports,
     incidents,
+    inline,
     language,
     menus,
     official,
@@ -60,8 +64,8 @@ log = logging.getLogger(__name__)
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
 
-def build_services(settings: Settings) -> Services:
-    catalogs = Catalogs.load(settings.default_language, settings.tz)
+def build_vocabulary(catalogs: Catalogs) -> Vocabulary:
+    """The filter words of every language (a word of any language works in every chat)."""
 
     def words(msgids: dict[Any, str]) -> dict[Any, list[str]]:
         """Every language's words for each key, and the English msgid's."""
@@ -70,12 +74,16 @@ def build_services(settings: Settings) -> Services:
             for key, msgid in msgids.items()
         }
 
-    vocabulary = Vocabulary.build(words(CATEGORY_WORDS), words(FREQUENCY_WORDS))
+    return Vocabulary.build(words(CATEGORY_WORDS), words(FREQUENCY_WORDS))
+
+
+def build_services(settings: Settings) -> Services:
+    catalogs = Catalogs.load(settings.default_language, settings.tz)
     return Services(
         settings=settings,
         db=Database(settings.database_url),
         catalogs=catalogs,
-        vocabulary=vocabulary,
+        vocabulary=build_vocabulary(catalogs),
     )
 
 
@@ -182,8 +190,12 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("start", start.start_command))
     application.add_handler(CommandHandler("help", start.help_command))
     application.add_handler(CommandHandler("stats", stats.stats_command))
+    application.add_handler(CommandHandler("compare", stats.compare_command))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(CommandHandler("incidents", incidents.incidents_command))
+    application.add_handler(CommandHandler("export", export.export_command))
     application.add_handler(CommandHandler("sources", sources.sources_command))
+    application.add_handler(CommandHandler("chart", chart.chart_command))
     application.add_handler(CommandHandler("language", language.language_command))
     application.add_handler(
         CallbackQueryHandler(incidents.incidents_page, pattern=f"^{INCIDENTS_PREFIX}\\|")

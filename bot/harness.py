@@ -158,6 +158,13 @@ class EmulatedBot:
         update = self.emulator.user_presses(user_id, message_id, data, chat_id=chat_id)
         return await self._handled(update, chat_id or user_id)
 
+    async def inline(self, user_id: int, query: str) -> dict[str, Any]:
+        """A user types ``@bot query`` in some chat; returns the bot's answerInlineQuery
+        parameters (results, cache_time, button …)."""
+        update = self.emulator.user_inline_query(user_id, query)
+        await self._handled(update, user_id)
+        return self.emulator.inline_answers[str(update["inline_query"]["id"])]
+
     async def _handled(self, update: dict[str, Any], chat_id: int) -> list[SentMessage]:
         app = self.app
         assert isinstance(app, TrackedApplication)

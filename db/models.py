@@ -148,6 +148,8 @@ class Incident(Base):
         Index(
             "ix_incidents_district_status_end", "district_id", "status", "date_end", "date", "id"
         ),
+        # Exports are in date order, read in keyset batches.
+        Index("ix_incidents_status_date", "status", "date", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

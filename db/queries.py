@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import enum
 import functools
@@ -119,6 +120,8 @@ class Stats:
     incidents: int
     latest: DatedValue | None
     leading: tuple[DistrictTotal, ...] = ()
+    #: The earliest incident counted (its date as recorded), when ``latest`` was asked for.
+    first: DatedValue | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +151,27 @@ class OfficialComparison:
 
 
 @dataclass(frozen=True, slots=True)
+class Trend:
+    """The filter's figures against those of the period before it, of the same length."""
+
+    #: The filter's period, ended today when it runs on past today.
+    current: Period
+    previous: Period
+    #: The previous period's figures (the current ones are the report's own).
+    before: Stats
+
+
+@dataclass(frozen=True, slots=True)
 class StatsReport:
     """Everything /stats shows: the figures for a filter and, when national, the official figure."""
 
     filter: IncidentFilter
     stats: Stats
     official: OfficialComparison | None
+    trend: Trend | None = None
+    #: Set when the filter's period has a previous one that the records do not cover: the day
+    #: the records start (no trend is shown then, rather than a comparison with nothing).
+    records_start: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +227,7 @@ _CATEGORY_COLUMNS = {
 }
 
 
-def _conditions(f: IncidentFilter) -> ColumnElement[bool]:
+def incident_conditions(f: IncidentFilter) -> ColumnElement[bool]:
     conds: list[ColumnElement[bool]] = [Incident.status == IncidentStatus.PUBLISHED]
     if f.districts:
         conds.append(Incident.district_id.in_(f.districts))
@@ -223,7 +241,7 @@ def _conditions(f: IncidentFilter) -> ColumnElement[bool]:
     return and_(true(), *conds)
 
 
-def _restrict(counts: Counts, category: Category | None) -> Counts:
+def restrict_counts(counts: Counts, category: Category | None) -> Counts:
     if category is Category.CIVILIAN:
         return Counts(counts.civilian_killed, counts.civilian_injured, 0, 0)
     if category is Category.MILITARY:
@@ -231,9 +249,9 @@ def _restrict(counts: Counts, category: Category | None) -> Counts:
     return counts
 
 
-_TOTALS = IncidentTotal.__table__.c  # Core columns: these reads need no ORM machinery
+TOTALS = IncidentTotal.__table__.c  # Core columns: these reads need no ORM machinery
 
-_COUNT_COLUMN = {
+COUNT_COLUMN = {
     None: IncidentTotal.incidents,
     Category.CIVILIAN: IncidentTotal.civilian_incidents,
     Category.MILITARY: IncidentTotal.military_incidents,
@@ -263,7 +281,7 @@ class _Part:
     high: dt.date | None
 
 
-def _totals_parts(f: IncidentFilter) -> list[_Part]:
+def totals_parts(f: IncidentFilter) -> list[_Part]:
     """The parts of ``incident_totals`` whose rows add up to the filter's figures: the whole months
     from MONTH rows, the edge months from SPAN rows, and LONG rows. Each part bounds ``date`` on
     both sides where it can, so that the (grain, date) index narrows it; every row must also end
@@ -303,7 +321,7 @@ def _shape_and_params(
     shape = []
     params: dict[str, Any] = {}
     for tag, (f, _, latest) in enumerate(requests):
-        parts = _totals_parts(f)
+        parts = totals_parts(f)
         shape.append(
             (
                 f.category,
@@ -325,11 +343,11 @@ def _shape_and_params(
 
 @functools.lru_cache(maxsize=512)
 def _stats_statement(shape: _Shape) -> Select[Any]:
-    t = _TOTALS
+    t = TOTALS
     selects = []
     latest_columns: list[Any] = []
     for tag, (category, districts, has_start, has_end, latest, parts) in enumerate(shape):
-        count = t[_COUNT_COLUMN[category].key]
+        count = t[COUNT_COLUMN[category].key]
         base: list[ColumnElement[bool]] = []
         if districts:
             base.append(t.district.in_(bindparam(f"d{tag}", expanding=True)))
@@ -354,6 +372,14 @@ def _stats_statement(shape: _Shape) -> Select[Any]:
                         select(column)
                         .where(*conds)
                         .order_by(t.date_end.desc(), t.date.desc())
+                        .limit(1)
+                        .scalar_subquery()
+                    )
+                for column in (t.date, t.date_end):  # the earliest: by start, then end
+                    latest_columns.append(
+                        select(column)
+                        .where(*conds)
+                        .order_by(t.date, t.date_end)
                         .limit(1)
                         .scalar_subquery()
                     )
@@ -389,22 +415,30 @@ async def _stats_many(
     sums = [[0] * 5 for _ in requests]
     per_district: list[dict[int, Counts]] = [{} for _ in requests]
     spans: list[list[tuple[dt.date, dt.date]]] = [[] for _ in requests]
+    earliest: list[list[tuple[dt.date, dt.date]]] = [[] for _ in requests]
     for tag, district, *values in rows:
         numbers = [int(v or 0) for v in values[:5]]
         sums[tag] = [a + b for a, b in zip(sums[tag], numbers, strict=True)]
         category = requests[tag][0].category
         if district != NO_DISTRICT:
-            per_district[tag][int(district)] = _restrict(Counts(*numbers[:4]), category)
-        found = values[5:]  # (end, start) of the latest SPAN and LONG rows, per latest request
-        offset = 4 * sum(1 for _, _, latest in requests[:tag] if latest)
-        mine = found[offset : offset + 4] if requests[tag][2] else []
-        spans[tag] = [(e, d) for e, d in zip(mine[::2], mine[1::2], strict=True) if e is not None]
+            per_district[tag][int(district)] = restrict_counts(Counts(*numbers[:4]), category)
+        # Per latest request and grain (SPAN, LONG): the latest row's (end, start), then the
+        # earliest row's (start, end).
+        found = values[5:]
+        offset = 8 * sum(1 for _, _, latest in requests[:tag] if latest)
+        if requests[tag][2]:
+            mine = found[offset : offset + 8]
+            spans[tag] = [(e, d) for e, d in (mine[0:2], mine[4:6]) if e is not None]
+            earliest[tag] = [(d, e) for d, e in (mine[2:4], mine[6:8]) if d is not None]
     results = []
     for tag, (f, leading, _) in enumerate(requests):
-        last_seen = None
+        last_seen = first_seen = None
         if spans[tag]:
             end, start = max(spans[tag])
             last_seen = DatedValue(start, _precision(start, end))
+        if earliest[tag]:
+            start, end = min(earliest[tag])
+            first_seen = DatedValue(start, _precision(start, end))
         top: tuple[DistrictTotal, ...] = ()
         if leading and not f.districts:
             ranked = sorted(
@@ -414,10 +448,11 @@ async def _stats_many(
             top = tuple(DistrictTotal(d, total) for d, total in ranked[:leading])
         results.append(
             Stats(
-                counts=_restrict(Counts(*sums[tag][:4]), f.category),
+                counts=restrict_counts(Counts(*sums[tag][:4]), f.category),
                 incidents=sums[tag][4],
                 latest=last_seen,
                 leading=top,
+                first=first_seen,
             )
         )
     return results
@@ -482,14 +517,90 @@ def _window(official: OfficialFigures, f: IncidentFilter) -> IncidentFilter:
     return IncidentFilter(period=Period(official.period_start, official.as_of), category=f.category)
 
 
-async def stats_report(db: Reader, f: IncidentFilter) -> StatsReport:
-    """Everything /stats shows, in two statements: the official figure, then the figures for the
-    filter and for the official figure's window together."""
+def _shift_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` earlier (negative: later), or the month's last day if shorter."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def previous_period(period: Period, today: dt.date) -> tuple[Period, Period] | None:
+    """The period as far as it has run (ended today at the latest) and the one before it, of
+    the same length: the year before a year, the month before a month, as many months before
+    whole months (``2026`` on 27 November: 1 Jan–27 Nov 2026 against 1 Jan–27 Nov 2025), else
+    as many days before. None for a period without a start or one that starts after today."""
+    start, end = period.start, period.end
+    if start is None or start > today:
+        return None
+    stated_end = end or today
+    current_end = min(stated_end, today)
+    if start.day == 1 and stated_end == month_bounds(stated_end)[1]:
+        months = (stated_end.year - start.year) * 12 + stated_end.month - start.month + 1
+        previous_start = _shift_months(start, months)
+        if current_end == stated_end:
+            previous_end = start - dt.timedelta(days=1)
+        else:
+            previous_end = _shift_months(current_end, months)
+    else:
+        days = (current_end - start).days + 1
+        previous_start = start - dt.timedelta(days=days)
+        previous_end = start - dt.timedelta(days=1)
+    return Period(start, current_end), Period(previous_start, previous_end)
+
+
+async def records_start(db: Reader) -> dt.date | None:
+    """The day the records start: the earliest date of any published incident."""
+    t = TOTALS
+    first: dt.date | None = await db.scalar(
+        select(func.min(t.date)).where(
+            t.grain.in_([TotalsGrain.SPAN.value, TotalsGrain.LONG.value]), t.incidents > 0
+        )
+    )
+    return first
+
+
+async def stats_report(
+    db: Reader, f: IncidentFilter, *, today: dt.date | None = None
+) -> StatsReport:
+    """Everything /stats shows: the official figure, then in one statement the figures for the
+    filter, for the official figure's window and, given ``today``, for the period before the
+    filter's (the trend; not when the records do not cover that period)."""
     official = await latest_official(db, f)
-    if official is None:
-        return StatsReport(f, await stats(db, f), None)
-    main, recorded = await _stats_many(db, [(f, 5, True), (_window(official, f), 0, False)])
-    return StatsReport(f, main, OfficialComparison(official, f.category, recorded))
+    requests: list[tuple[IncidentFilter, int, bool]] = [(f, 5, True)]
+    if official is not None:
+        requests.append((_window(official, f), 0, False))
+    periods = previous_period(f.period, today) if today is not None else None
+    uncovered = None
+    if periods is not None:
+        start = await records_start(db)
+        if start is None or periods[1].start is None or periods[1].start < start:
+            uncovered, periods = start, None
+        else:
+            before = IncidentFilter(f.districts, periods[1], f.category)
+            requests.append((before, 0, False))
+    results = await _stats_many(db, requests)
+    comparison = (
+        OfficialComparison(official, f.category, results[1]) if official is not None else None
+    )
+    trend = Trend(periods[0], periods[1], results[-1]) if periods is not None else None
+    return StatsReport(f, results[0], comparison, trend, uncovered)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Two filters' figures side by side (``/compare``)."""
+
+    left: IncidentFilter
+    right: IncidentFilter
+    figures: tuple[Stats, Stats]
+    records_start: dt.date | None
+
+
+async def compare(db: Reader, left: IncidentFilter, right: IncidentFilter) -> Comparison:
+    """Both filters' figures in one statement, and where the records start."""
+    first, second = await _stats_many(db, [(left, 0, True), (right, 0, True)])
+    return Comparison(left, right, (first, second), await records_start(db))
 
 
 async def list_incidents(
@@ -500,7 +611,7 @@ async def list_incidents(
     incidents = (
         await session.scalars(
             select(Incident)
-            .where(_conditions(f))
+            .where(incident_conditions(f))
             .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
             .offset(offset)
             .limit(limit)
@@ -529,7 +640,7 @@ async def _incident_rows(
             date=DatedValue(i.date, i.date_precision),
             district_id=i.district_id,
             settlement=i.settlement,
-            counts=_restrict(
+            counts=restrict_counts(
                 Counts(
                     i.civilian_killed, i.civilian_injured, i.military_killed, i.military_injured
                 ),
@@ -560,7 +671,7 @@ async def recorded_between(
     lists show them (latest first): a digest's new incidents."""
     rows = await db.execute(
         select(Incident.id, Incident.created_at, Incident.version)
-        .where(_conditions(f), Incident.created_at > start, Incident.created_at <= end)
+        .where(incident_conditions(f), Incident.created_at > start, Incident.created_at <= end)
         .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
     )
     return [Recorded(int(i), as_utc(at), int(v)) for i, at, v in rows]

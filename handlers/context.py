@@ -66,9 +66,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             if isinstance(update, Update):
                 if update.effective_user is not None:
                     user_language = update.effective_user.language_code
-                if update.effective_chat is not None:
+                # An inline query has no chat: the user's private chat with the bot (its id is
+                # the user's) holds the language they chose.
+                chat = update.effective_chat or update.effective_user
+                if chat is not None:
                     async with self.services.db.read() as connection:
-                        stored = await queries.chat_language(connection, update.effective_chat.id)
+                        stored = await queries.chat_language(connection, chat.id)
             catalogs = self.services.catalogs
             self._translator = catalogs.translator(catalogs.pick(stored, user_language))
         return self._translator

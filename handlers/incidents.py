@@ -8,9 +8,8 @@ from db import queries
 from db.queries import IncidentFilter
 from handlers.callbacks import IncidentsPageData
 from handlers.context import BotContext
-from handlers.parsing import parse_filters
-from handlers.render import PAGE_SIZE, expired_text, render_incidents, render_problems
-from handlers.replies import edit, reply
+from handlers.render import PAGE_SIZE, expired_text, render_incidents
+from handlers.replies import edit, filter_or_problems, reply
 
 
 async def _page(context: BotContext, f: IncidentFilter, offset: int) -> queries.IncidentPage:
@@ -21,12 +20,11 @@ async def _page(context: BotContext, f: IncidentFilter, offset: int) -> queries.
 async def incidents_command(update: Update, context: BotContext) -> None:
     services = context.services
     t = await context.translator(update)
-    parsed = parse_filters(context.args or (), services.gazetteer, services.vocabulary)
-    if not parsed.ok:
-        await reply(update, render_problems(t, services.gazetteer, parsed.problems))
+    f = await filter_or_problems(update, context, context.args or ())
+    if f is None:
         return
-    page = await _page(context, parsed.filter, 0)
-    rendered = render_incidents(t, services.gazetteer, parsed.filter, page)
+    page = await _page(context, f, 0)
+    rendered = render_incidents(t, services.gazetteer, f, page)
     await reply(update, rendered.text, rendered.keyboard)
 
 

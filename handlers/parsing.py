@@ -41,6 +41,8 @@ class ProblemKind(enum.StrEnum):
     EMPTY_RANGE = "empty_range"
     TWO_PERIODS = "two_periods"
     TWO_CATEGORIES = "two_categories"
+    #: /compare: not exactly two periods or two districts.
+    COMPARE_WHAT = "compare_what"
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +158,25 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _SPLIT.split(text.strip()) if t]
 
 
-def parse_filters(
-    args: str | Iterable[str], gazetteer: Gazetteer, vocabulary: Vocabulary
-) -> ParsedFilters:
-    """Parse filter words in any order; every word is either understood or reported."""
-    tokens = tokenize(args) if isinstance(args, str) else [t for a in args for t in tokenize(a)]
+def _tokens(args: str | Iterable[str]) -> list[str]:
+    return tokenize(args) if isinstance(args, str) else [t for a in args for t in tokenize(a)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanned:
+    districts: tuple[int, ...]
+    #: Distinct periods in the order given (at most ``max_periods``: more are problems).
+    periods: tuple[Period, ...]
+    category: Category | None
+    problems: tuple[Problem, ...]
+
+
+def _scan(
+    tokens: list[str], gazetteer: Gazetteer, vocabulary: Vocabulary, *, max_periods: int
+) -> _Scanned:
+    """Filter words in any order; every word is either understood or reported."""
     districts: list[int] = []
-    period: Period | None = None
+    periods: list[Period] = []
     category: Category | None = None
     problems: list[Problem] = []
     unknown = 0
@@ -175,9 +189,13 @@ def parse_filters(
             except BadPeriod as exc:
                 problems.append(Problem(exc.kind, token))
             else:
-                if period is not None and parsed != period:
-                    problems.append(Problem(ProblemKind.TWO_PERIODS, token))
-                period = parsed
+                if parsed not in periods:
+                    if len(periods) < max_periods:
+                        periods.append(parsed)
+                    elif max_periods == 1:
+                        problems.append(Problem(ProblemKind.TWO_PERIODS, token))
+                    else:
+                        problems.append(Problem(ProblemKind.COMPARE_WHAT, token))
             i += 1
             continue
         found = vocabulary.category(token)
@@ -202,9 +220,63 @@ def parse_filters(
             problems.append(Problem(ProblemKind.UNKNOWN_WORD, token, near))
             unknown += 1
             i += 1
+    return _Scanned(tuple(districts), tuple(periods), category, tuple(problems))
+
+
+def parse_filters(
+    args: str | Iterable[str], gazetteer: Gazetteer, vocabulary: Vocabulary
+) -> ParsedFilters:
+    """Parse filter words in any order; every word is either understood or reported."""
+    scanned = _scan(_tokens(args), gazetteer, vocabulary, max_periods=1)
+    period = scanned.periods[0] if scanned.periods else Period()
     return ParsedFilters(
-        IncidentFilter(tuple(districts), period or Period(), category), tuple(problems)
+        IncidentFilter(scanned.districts, period, scanned.category), scanned.problems
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedComparison:
+    """``/compare``: two filters that differ in their period or in their district."""
+
+    left: IncidentFilter
+    right: IncidentFilter
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def by_period(self) -> bool:
+        return self.left.period != self.right.period
+
+
+def _period_order(period: Period) -> tuple[dt.date, dt.date]:
+    return (period.start or dt.date.min, period.end or dt.date.max)
+
+
+def parse_comparison(
+    args: str | Iterable[str], gazetteer: Gazetteer, vocabulary: Vocabulary
+) -> ParsedComparison:
+    """Two periods (earlier first) with the same districts, or two districts (in the order
+    given) over the same period; a category applies to both sides."""
+    scanned = _scan(_tokens(args), gazetteer, vocabulary, max_periods=2)
+    problems = list(scanned.problems)
+    districts, periods, category = scanned.districts, scanned.periods, scanned.category
+    empty = IncidentFilter()
+    if len(periods) == 2 and len(districts) != 2:
+        first, second = sorted(periods, key=_period_order)
+        left = IncidentFilter(districts, first, category)
+        right = IncidentFilter(districts, second, category)
+    elif len(districts) == 2 and len(periods) < 2:
+        period = periods[0] if periods else Period()
+        left = IncidentFilter(districts[:1], period, category)
+        right = IncidentFilter(districts[1:], period, category)
+    else:
+        left = right = empty
+        if not any(p.kind is ProblemKind.COMPARE_WHAT for p in problems):
+            problems.append(Problem(ProblemKind.COMPARE_WHAT, ""))
+    return ParsedComparison(left, right, tuple(problems))
 
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
@@ -229,7 +301,7 @@ def parse_subscription(
 ) -> ParsedSubscription:
     """A frequency word and a time of day in any place; the rest are /stats filters, without a
     period (a digest covers what is new since the last one)."""
-    tokens = tokenize(args) if isinstance(args, str) else [t for a in args for t in tokenize(a)]
+    tokens = _tokens(args)
     frequency: Frequency | None = None
     at: dt.time | None = None
     problems: list[Problem] = []

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
+
+from db.queries import IncidentFilter
+from handlers.context import BotContext
+from handlers.parsing import parse_filters
+from handlers.render import render_problems
 
 log = logging.getLogger(__name__)
 
@@ -29,3 +35,17 @@ async def edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None 
         # A double tap re-sends the same page: Telegram refuses the identical edit; nothing to do.
         if "message is not modified" not in exc.message.lower():
             raise
+
+
+async def filter_or_problems(
+    update: Update, context: BotContext, args: Sequence[str]
+) -> IncidentFilter | None:
+    """The filters a command was given, or None after answering which words were not
+    understood (the one way every filtered command reports bad filters)."""
+    services = context.services
+    parsed = parse_filters(args, services.gazetteer, services.vocabulary)
+    if parsed.ok:
+        return parsed.filter
+    t = await context.translator(update)
+    await reply(update, render_problems(t, services.gazetteer, parsed.problems))
+    return None

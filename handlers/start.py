@@ -21,6 +21,8 @@ from handlers.stats import answer_stats
 
 #: ``/start stats_kalbajar_2023`` runs ``/stats kalbajar 2023`` (payloads allow [A-Za-z0-9_-]).
 STATS_PAYLOAD = "stats"
+#: ``/start help`` answers as /help (the inline results button links there).
+HELP_PAYLOAD = "help"
 
 
 async def start_command(update: Update, context: BotContext) -> None:
@@ -28,6 +30,9 @@ async def start_command(update: Update, context: BotContext) -> None:
     kind, _, rest = payload.partition("_")
     if kind == STATS_PAYLOAD:
         await answer_stats(update, context, rest.split("_") if rest else ())
+        return
+    if kind == HELP_PAYLOAD:
+        await help_command(update, context)
         return
     t = await context.translator(update)
     user = update.effective_user
@@ -46,7 +51,7 @@ async def _admin_in_private(update: Update, context: BotContext) -> bool:
 
 async def help_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
-    text = render_help(t, context.services.gazetteer)
+    text = render_help(t, context.services.gazetteer, context.bot.username)
     # Admins see their commands too, in their private chat only (not in front of a group).
     if await _admin_in_private(update, context):
         text += "\n\n" + render_admin_help(t, context.services.settings.review_required)

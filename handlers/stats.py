@@ -1,16 +1,19 @@
-"""/stats: casualty figures for filters, and plain text in private chats read as filters."""
+"""/stats and /compare: casualty figures for filters, and plain text in private chats read as
+filters."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from telegram import Update
 
 from db import queries
 from handlers.context import BotContext
-from handlers.parsing import parse_filters
-from handlers.render import render_problems, render_stats
-from handlers.replies import reply
+from handlers.parsing import parse_comparison
+from handlers.render import render_problems
+from handlers.render.stats import render_comparison, render_stats, stats_keyboard
+from handlers.replies import filter_or_problems, reply
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
@@ -23,13 +26,36 @@ async def stats_text(update: Update, context: BotContext) -> None:
         await answer_stats(update, context, (message.text,))
 
 
+def today(context: BotContext) -> dt.date:
+    """Today where the bot's readers are (``TIMEZONE``)."""
+    return dt.datetime.now(context.services.settings.tz).date()
+
+
+def compiled_by(context: BotContext) -> str:
+    """Who compiled the recorded incidents, as a quote names it: the bot's @username."""
+    return f"@{context.bot.username}"
+
+
 async def answer_stats(update: Update, context: BotContext, args: Sequence[str]) -> None:
     services = context.services
     t = await context.translator(update)
-    parsed = parse_filters(args, services.gazetteer, services.vocabulary)
+    f = await filter_or_problems(update, context, args)
+    if f is None:
+        return
+    day = today(context)
+    async with services.db.read() as connection:
+        report = await queries.stats_report(connection, f, today=day)
+    text = render_stats(t, services.gazetteer, report, compiled_by=compiled_by(context), today=day)
+    await reply(update, text, stats_keyboard(t, services.gazetteer, f))
+
+
+async def compare_command(update: Update, context: BotContext) -> None:
+    services = context.services
+    t = await context.translator(update)
+    parsed = parse_comparison(context.args or (), services.gazetteer, services.vocabulary)
     if not parsed.ok:
         await reply(update, render_problems(t, services.gazetteer, parsed.problems))
         return
     async with services.db.read() as connection:
-        report = await queries.stats_report(connection, parsed.filter)
-    await reply(update, render_stats(t, services.gazetteer, report))
+        comparison = await queries.compare(connection, parsed.left, parsed.right)
+    await reply(update, render_comparison(t, services.gazetteer, comparison, today=today(context)))

@@ -368,6 +368,9 @@ async def test_command_menu_is_set_in_every_language(bot: EmulatedBot) -> None:
         assert [c["command"] for c in commands] == [
             "stats",
             "incidents",
+            "compare",
+            "chart",
+            "export",
             "sources",
             "subscribe",
             "subscription",

@@ -188,7 +188,7 @@ async def _direct(session, f: IncidentFilter) -> tuple[int, tuple[int, int, int,
     """The same figures summed straight from the incidents (the slow, obvious way)."""
     from sqlalchemy import func, select
 
-    from db.queries import _conditions
+    from db.queries import incident_conditions
 
     row = (
         await session.execute(
@@ -198,7 +198,7 @@ async def _direct(session, f: IncidentFilter) -> tuple[int, tuple[int, int, int,
                 func.coalesce(func.sum(Incident.civilian_injured), 0),
                 func.coalesce(func.sum(Incident.military_killed), 0),
                 func.coalesce(func.sum(Incident.military_injured), 0),
-            ).where(_conditions(f))
+            ).where(incident_conditions(f))
         )
     ).one()
     counts = tuple(int(v) for v in row[1:])

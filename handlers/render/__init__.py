@@ -24,10 +24,8 @@ from db.queries import (
     IncidentFilter,
     IncidentPage,
     IncidentRow,
-    OfficialComparison,
     Period,
     SourcesSummary,
-    StatsReport,
     outlet,
 )
 from db.schedule import Frequency
@@ -164,7 +162,8 @@ def category_label(t: Translator, category: Category) -> str:
     return t._("military personnel")
 
 
-def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
+def filters_summary(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
+    """``Fuzuli · 2023 · civilians``."""
     districts = (
         ", ".join(gazetteer.name(d, t.lang) for d in f.districts)
         if f.districts
@@ -173,7 +172,11 @@ def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
     parts = [districts, period_text(t, f.period)]
     if f.category is not None:
         parts.append(category_label(t, f.category))
-    return t._("Filters: {filters}").format(filters=SEPARATOR.join(parts))
+    return SEPARATOR.join(parts)
+
+
+def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
+    return t._("Filters: {filters}").format(filters=filters_summary(t, gazetteer, f))
 
 
 MAX_PROBLEMS = MAX_SUGGESTED
@@ -211,6 +214,11 @@ def render_problems(t: Translator, gazetteer: Gazetteer, problems: Sequence[Prob
                 "A subscription has no period: each digest covers what is new since the "
                 "previous one."
             )
+        elif problem.kind is ProblemKind.COMPARE_WHAT:
+            line = t._(
+                "Give two periods or two districts to compare, as in /compare 2022 2023 or "
+                "/compare {first} {second}."
+            ).format(first=example_district(t, gazetteer), second=example_district(t, gazetteer, 1))
         elif problem.kind is ProblemKind.TWO_FREQUENCIES:
             line = t._("Choose daily or weekly, not both (“{word}”).").format(word=word)
         else:
@@ -233,9 +241,9 @@ def filter_syntax(t: Translator, gazetteer: Gazetteer) -> str:
     )
 
 
-def example_district(t: Translator, gazetteer: Gazetteer) -> str:
+def example_district(t: Translator, gazetteer: Gazetteer, index: int = 0) -> str:
     ids = gazetteer.sorted_ids(t.lang)
-    return gazetteer.name(ids[0], t.lang) if ids else "—"
+    return gazetteer.name(ids[min(index, len(ids) - 1)], t.lang) if ids else "—"
 
 
 # -- /stats --------------------------------------------------------------------------------------
@@ -275,120 +283,6 @@ def counts_block(t: Translator, counts: Counts, category: Category | None) -> li
     else:
         lines.append(f"• {escape(killed_line(t, counts.killed))}")
         lines.append(f"• {escape(injured_line(t, counts.injured))}")
-    return lines
-
-
-def render_stats(t: Translator, gazetteer: Gazetteer, report: StatsReport) -> str:
-    f, stats = report.filter, report.stats
-    lines = [bold(t._("Mine and UXO casualties")), escape(filters_text(t, gazetteer, f)), ""]
-    if stats.incidents == 0:
-        lines.append(escape(t._("No incidents are recorded for these filters.")))
-    else:
-        lines += counts_block(t, stats.counts, f.category)
-        recorded = t.ngettext(
-            "{n} incident recorded", "{n} incidents recorded", stats.incidents
-        ).format(n=t.number(stats.incidents))
-        line = recorded
-        if stats.latest is not None:
-            line += "; " + t._("latest: {date}").format(
-                date=t.date(stats.latest.date, stats.latest.precision)
-            )
-        lines.append(escape(line))
-        if stats.leading:
-            leading = ", ".join(
-                f"{gazetteer.name(d.district_id, t.lang)} {t.number(d.total)}"
-                for d in stats.leading
-            )
-            lines.append(
-                escape(t._("Most affected districts: {districts}").format(districts=leading))
-            )
-    if report.official is not None:
-        lines += ["", *official_block(t, gazetteer, report.official)]
-    lines += [
-        "",
-        "<i>"
-        + escape(
-            t._(
-                "Source: incidents reported individually by news media and official statements, "
-                "each with its link in /incidents; see /sources."
-            )
-        )
-        + "</i>",
-    ]
-    return "\n".join(lines)
-
-
-def official_block(
-    t: Translator, gazetteer: Gazetteer, comparison: OfficialComparison
-) -> list[str]:
-    o, recorded = comparison.official, comparison.recorded.counts
-    issuer = gazetteer.issuer(o.issuer, t.lang)
-    if o.period_start_assumed:
-        head = t._(
-            "Official figure: {issuer}, as of {date}; the source does not say from when it counts "
-            "(taken as {start})"
-        ).format(issuer=issuer, date=t.date(o.as_of), start=t.date(o.period_start))
-    else:
-        head = t._("Official figure: {issuer}, as of {date}, counting from {start}").format(
-            issuer=issuer, date=t.date(o.as_of), start=t.date(o.period_start)
-        )
-    if o.published_on is not None and o.published_on != o.as_of:
-        head += " " + t._("(made public on {date})").format(date=t.date(o.published_on))
-    lines = [bold(head) + " " + link(o.source_url, t._("source"))]
-    rows: list[tuple[str, int | None, int]] = []
-    if comparison.category is None:
-        rows = [
-            (t._("killed or injured"), o.total, recorded.total),
-            (t._("killed"), o.killed, recorded.killed),
-            (t._("injured"), o.injured, recorded.injured),
-        ]
-        if None not in (
-            o.civilian_killed,
-            o.civilian_injured,
-            o.military_killed,
-            o.military_injured,
-        ):
-            rows += [
-                (t._("civilians killed"), o.civilian_killed, recorded.civilian_killed),
-                (t._("civilians injured"), o.civilian_injured, recorded.civilian_injured),
-                (t._("military killed"), o.military_killed, recorded.military_killed),
-                (t._("military injured"), o.military_injured, recorded.military_injured),
-            ]
-    elif comparison.category is Category.CIVILIAN:
-        rows = [
-            (t._("civilians killed"), o.civilian_killed, recorded.civilian_killed),
-            (t._("civilians injured"), o.civilian_injured, recorded.civilian_injured),
-        ]
-    else:
-        rows = [
-            (t._("military killed"), o.military_killed, recorded.military_killed),
-            (t._("military injured"), o.military_injured, recorded.military_injured),
-        ]
-    for label, official, mine in rows:
-        if official is None:
-            continue
-        lines.append(
-            "• "
-            + escape(
-                t._(
-                    "{label}: {official} officially, {recorded} in the incidents recorded here "
-                    "(difference {difference})"
-                ).format(
-                    label=label,
-                    official=people(t, official),
-                    recorded=people(t, mine),
-                    difference=signed(t, official - mine),
-                )
-            )
-        )
-    lines.append(
-        escape(
-            t._(
-                "The recorded incidents are those reported individually with a source; they are "
-                "not a complete register, so they can add up to less than the official figure."
-            )
-        )
-    )
     return lines
 
 
@@ -574,8 +468,9 @@ def render_start(t: Translator, name: str | None) -> str:
     )
 
 
-def render_help(t: Translator, gazetteer: Gazetteer) -> str:
+def render_help(t: Translator, gazetteer: Gazetteer, bot_username: str | None = None) -> str:
     district = example_district(t, gazetteer)
+    other = example_district(t, gazetteer, 1)
     civilian = category_words(t, Category.CIVILIAN)[0]
     lines = [
         bold(t._("What I can do")),
@@ -601,6 +496,15 @@ def render_help(t: Translator, gazetteer: Gazetteer) -> str:
             )
         ),
         "",
+        "/compare " + escape(t._("[two periods or two districts] — side by side, with the change")),
+        escape(
+            t._("Examples: {examples}").format(
+                examples="; ".join(["/compare 2022 2023", f"/compare {district} {other}"])
+            )
+        ),
+        "",
+        "/chart " + escape(t._("[filters] — a chart of casualties per month")),
+        "/export " + escape(t._("[filters] — the incidents as a CSV file")),
         "/sources — " + escape(t._("where the data come from and when they were updated")),
         "/subscribe " + escape(t._("[daily|weekly] [HH:MM] [filters] — a digest of what is new")),
         "/subscription — " + escape(t._("this chat's digest: change or stop it")),
@@ -609,6 +513,16 @@ def render_help(t: Translator, gazetteer: Gazetteer) -> str:
         "",
         escape(filter_syntax(t, gazetteer)),
     ]
+    if bot_username:
+        lines += [
+            "",
+            escape(
+                t._(
+                    "In any chat, type @{bot} and filters (@{bot} {example}) to share the figures "
+                    "there."
+                ).format(bot=bot_username, example=f"{district} 2023")
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -660,6 +574,9 @@ def bot_commands(t: Translator) -> list[BotCommand]:
     return [
         BotCommand("stats", t._("Casualty figures with filters")),
         BotCommand("incidents", t._("Latest incidents with sources")),
+        BotCommand("compare", t._("Compare two periods or two districts")),
+        BotCommand("chart", t._("A chart of casualties per month")),
+        BotCommand("export", t._("The incidents as a CSV file")),
         BotCommand("sources", t._("Where the data come from")),
         BotCommand("subscribe", t._("Get a daily or weekly digest")),
         BotCommand("subscription", t._("This chat's digest: change or stop it")),

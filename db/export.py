@@ -1,0 +1,162 @@
+"""/export's read side: every published incident matching a filter, in keyset-paginated batches.
+
+Rows come ordered by (date, id), a batch at a time (``WHERE (date, id) > (:date, :id) ORDER BY
+date, id LIMIT :batch``), each batch with its sources, so an export of any size holds one batch in
+memory. Run the batches on one :func:`snapshot` connection: every batch then sees the store as it
+was when the first one was read, so an incident edited or recorded meanwhile is neither lost nor
+repeated, and the file adds up to what /stats said at that moment.
+
+The filter and the category restriction are ``db.queries``' own (``incident_conditions``, ``restrict_counts``),
+the ones /stats and /incidents use, so that the file's sums are /stats' figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.models import DatePrecision, Device, Incident, IncidentSource, as_utc
+from db.queries import (
+    Counts,
+    IncidentFilter,
+    Reader,
+    SourceRef,
+    incident_conditions,
+    restrict_counts,
+)
+from db.session import Database
+
+#: Incidents read per statement.
+BATCH = 500
+#: Ids per ``IN (…)`` when reading a batch's sources (asyncpg takes at most 32,767 parameters).
+_ID_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRow:
+    """Everything public about one published incident. Not here: who recorded or changed it
+    (admins' Telegram ids) and its status (only published incidents are exported)."""
+
+    id: int
+    date: dt.date
+    date_end: dt.date
+    date_precision: DatePrecision
+    date_note: str | None
+    district_id: int | None
+    settlement: str | None
+    #: Restricted to the filter's category, as /stats and /incidents count them.
+    counts: Counts
+    device: Device
+    activity: str | None
+    description: str
+    #: In the order they were recorded; never empty for incidents recorded through the bot.
+    sources: tuple[SourceRef, ...]
+    version: int
+    #: When the incident was recorded here (UTC).
+    recorded_at: dt.datetime
+    #: When it last changed (UTC).
+    updated_at: dt.datetime
+
+
+@asynccontextmanager
+async def snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
+    """A read connection whose statements all see one state of the store: REPEATABLE READ on
+    PostgreSQL; on SQLite one read transaction (WAL) gives the same."""
+    async with db.engine.connect() as connection:
+        if not db.is_sqlite:
+            connection = await connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        yield connection
+
+
+_COLUMNS = (
+    Incident.id,
+    Incident.date,
+    Incident.date_end,
+    Incident.date_precision,
+    Incident.date_note,
+    Incident.district_id,
+    Incident.settlement,
+    Incident.civilian_killed,
+    Incident.civilian_injured,
+    Incident.military_killed,
+    Incident.military_injured,
+    Incident.device,
+    Incident.activity,
+    Incident.description,
+    Incident.version,
+    Incident.created_at,
+    Incident.updated_at,
+)
+
+
+async def export_batches(
+    db: Reader, f: IncidentFilter, *, batch: int = BATCH
+) -> AsyncGenerator[tuple[ExportRow, ...]]:
+    """The published incidents matching ``f`` ordered by date then id, ``batch`` at a time
+    (never an empty batch)."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    after: tuple[dt.date, int] | None = None
+    while True:
+        statement = select(*_COLUMNS).where(incident_conditions(f))
+        if after is not None:
+            statement = statement.where(tuple_(Incident.date, Incident.id) > after)
+        found = (
+            await db.execute(statement.order_by(Incident.date, Incident.id).limit(batch))
+        ).all()
+        if not found:
+            return
+        sources: dict[int, list[SourceRef]] = {int(r.id): [] for r in found}
+        ids = list(sources)
+        for first in range(0, len(ids), _ID_CHUNK):
+            for incident_id, url, title in await db.execute(
+                select(IncidentSource.incident_id, IncidentSource.url, IncidentSource.title)
+                .where(IncidentSource.incident_id.in_(ids[first : first + _ID_CHUNK]))
+                .order_by(IncidentSource.id)
+            ):
+                sources[int(incident_id)].append(SourceRef(url, title))
+        yield tuple(
+            ExportRow(
+                id=int(r.id),
+                date=r.date,
+                date_end=r.date_end,
+                date_precision=r.date_precision,
+                date_note=r.date_note,
+                district_id=r.district_id,
+                settlement=r.settlement,
+                counts=restrict_counts(
+                    Counts(
+                        r.civilian_killed, r.civilian_injured, r.military_killed, r.military_injured
+                    ),
+                    f.category,
+                ),
+                device=r.device,
+                activity=r.activity,
+                description=r.description or "",
+                sources=tuple(sources[int(r.id)]),
+                version=int(r.version),
+                recorded_at=as_utc(r.created_at),
+                updated_at=as_utc(r.updated_at),
+            )
+            for r in found
+        )
+        if len(found) < batch:
+            return
+        last = found[-1]
+        after = (last.date, int(last.id))
+
+
+async def export_rows(
+    db: Reader, f: IncidentFilter, *, batch: int = BATCH
+) -> AsyncGenerator[ExportRow]:
+    """The same incidents one at a time (read ``batch`` at a time)."""
+    async for rows in export_batches(db, f, batch=batch):
+        for row in rows:
+            yield row

@@ -1,0 +1,187 @@
+"""Casualties per calendar month for a filter (``/chart``), read from ``incident_totals``.
+
+The rows are the ones /stats sums (``queries.totals_parts``): MONTH rows for the whole months
+inside the period, SPAN rows for the months at its edges, LONG rows. MONTH and SPAN rows lie in
+one calendar month each and are placed in it; a LONG row's span crosses months (a date known
+only to the year, say), so its figures cannot be placed and are returned apart. The months plus
+the unplaced figures are therefore exactly what ``queries.stats`` returns for the same filter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
+
+from db.models import Incident, IncidentStatus, OfficialTotal, TotalsGrain
+from db.queries import (
+    COUNT_COLUMN,
+    TOTALS,
+    Counts,
+    IncidentFilter,
+    Reader,
+    restrict_counts,
+    totals_parts,
+)
+
+#: A stated period longer than this is not drawn whole: the axis runs over the months with data.
+MAX_PERIOD_MONTHS = 240
+
+
+@dataclass(frozen=True, slots=True)
+class MonthCounts:
+    #: The first day of the month.
+    month: dt.date
+    counts: Counts
+    incidents: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlySeries:
+    filter: IncidentFilter
+    #: Consecutive months (empty ones included) from the first to the last to show; empty when
+    #: no incident can be placed in a month.
+    months: tuple[MonthCounts, ...]
+    #: Figures of incidents whose dates span several months (not placed in any one).
+    unplaced: Counts
+    unplaced_incidents: int
+    #: When the records last changed (an incident published or edited, an official total added).
+    data_as_of: dt.datetime | None
+
+    @property
+    def placed(self) -> Counts:
+        return _sum(m.counts for m in self.months)
+
+    @property
+    def placed_incidents(self) -> int:
+        return sum(m.incidents for m in self.months)
+
+    @property
+    def incidents(self) -> int:
+        """Every incident counted, placed in a month or not (what /stats counts)."""
+        return self.placed_incidents + self.unplaced_incidents
+
+    @property
+    def counts(self) -> Counts:
+        """Every casualty counted, placed in a month or not (what /stats counts)."""
+        return _sum((self.placed, self.unplaced))
+
+
+def _sum(counts: Iterable[Counts]) -> Counts:
+    totals = [0, 0, 0, 0]
+    for c in counts:
+        for i, value in enumerate(
+            (c.civilian_killed, c.civilian_injured, c.military_killed, c.military_injured)
+        ):
+            totals[i] += value
+    return Counts(*totals)
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def months_between(first: dt.date, last: dt.date) -> int:
+    """How many months from ``first``'s to ``last``'s, both counted."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def _statement(f: IncidentFilter) -> Select[Any]:
+    """The filter's rows of ``incident_totals`` (as /stats reads them), summed per grain and date."""
+    t = TOTALS
+    count = t[COUNT_COLUMN[f.category].key]
+    base: list[ColumnElement[bool]] = []
+    if f.districts:
+        base.append(t.district.in_(f.districts))
+    if f.period.end is not None:
+        base.append(t.date_end <= f.period.end)
+    selects = []
+    for part in totals_parts(f):
+        conds = [*base, t.grain == part.grain.value]
+        if part.low is not None:
+            conds.append(t.date >= part.low)
+        if part.high is not None:
+            conds.append(t.date <= part.high)
+        selects.append(
+            select(
+                literal(part.grain.value).label("grain"),
+                t.date,
+                func.sum(t.civilian_killed).label("civilian_killed"),
+                func.sum(t.civilian_injured).label("civilian_injured"),
+                func.sum(t.military_killed).label("military_killed"),
+                func.sum(t.military_injured).label("military_injured"),
+                func.sum(count).label("n"),
+            )
+            .where(*conds)
+            .group_by(t.date)
+        )
+    return select(union_all(*selects).subquery())
+
+
+async def data_as_of(db: Reader) -> dt.datetime | None:
+    """When the records last changed: the latest edit of a published incident or the latest
+    official total added (as ``queries.sources_summary`` reports it)."""
+    changed, added = (
+        await db.execute(
+            select(
+                select(func.max(Incident.updated_at))
+                .where(Incident.status == IncidentStatus.PUBLISHED)
+                .scalar_subquery(),
+                select(func.max(OfficialTotal.created_at)).scalar_subquery(),
+            )
+        )
+    ).one()
+    found = [value for value in (changed, added) if value is not None]
+    return max(found) if found else None
+
+
+async def monthly_series(
+    db: Reader, f: IncidentFilter, *, today: dt.date | None = None
+) -> MonthlySeries:
+    """Casualties per month for the filter, counted as /stats counts them.
+
+    The months run from the period's start (else the first month with an incident) to its end
+    (else the last month with an incident), never past ``today``'s month unless incidents are
+    dated later, and over the months with incidents only when the stated period is longer than
+    :data:`MAX_PERIOD_MONTHS`.
+    """
+    placed: dict[dt.date, list[int]] = defaultdict(lambda: [0] * 5)
+    unplaced = [0] * 5
+    for grain, day, *values in await db.execute(_statement(f)):
+        numbers = [int(v or 0) for v in values]
+        target = unplaced if grain == TotalsGrain.LONG.value else placed[month_start(day)]
+        for i, number in enumerate(numbers):
+            target[i] += number
+    with_incidents = sorted(month for month, sums in placed.items() if sums[4] > 0)
+    months: tuple[MonthCounts, ...] = ()
+    if with_incidents:
+        first, last = with_incidents[0], with_incidents[-1]
+        start, end = f.period.start, f.period.end
+        if today is not None and end is not None and end > today:
+            end = max(today, last)
+        wanted_first = month_start(start) if start is not None else first
+        wanted_last = month_start(end) if end is not None else last
+        if months_between(wanted_first, wanted_last) <= MAX_PERIOD_MONTHS:
+            first, last = min(first, wanted_first), max(last, wanted_last)
+        rows = []
+        month = first
+        while month <= last:
+            sums = placed.get(month, [0] * 5)
+            rows.append(MonthCounts(month, restrict_counts(Counts(*sums[:4]), f.category), sums[4]))
+            month = next_month(month)
+        months = tuple(rows)
+    return MonthlySeries(
+        filter=f,
+        months=months,
+        unplaced=restrict_counts(Counts(*unplaced[:4]), f.category),
+        unplaced_incidents=unplaced[4],
+        data_as_of=await data_as_of(db),
+    )

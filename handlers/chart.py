@@ -1,0 +1,47 @@
+"""/chart [filters]: casualties per month as an image, for the same filters as /stats."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+
+from telegram import Update
+from telegram.constants import ChatAction
+
+from db import series as monthly
+from handlers.context import BotContext
+from handlers.render.chart import chart_caption, chart_png, chart_text
+from handlers.replies import filter_or_problems, reply
+from handlers.stats import compiled_by
+
+
+async def chart_command(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    services = context.services
+    t = await context.translator(update)
+    f = await filter_or_problems(update, context, context.args or ())
+    if f is None:
+        return
+    today = dt.datetime.now(t.tz).date()
+    async with services.db.read() as connection:
+        series = await monthly.monthly_series(connection, f, today=today)
+    if not series.months:
+        await reply(
+            update, chart_text(t, services.gazetteer, series, compiled_by=compiled_by(context))
+        )
+        return
+    await message.reply_chat_action(ChatAction.UPLOAD_PHOTO)
+    # Drawing takes 0.1–0.3 s of CPU (more the first time: matplotlib is imported then), so it
+    # runs in a worker thread, not on the event loop.
+    source = compiled_by(context)
+    png = await asyncio.to_thread(
+        functools.partial(chart_png, t, services.gazetteer, series, compiled_by=source)
+    )
+    await message.reply_photo(
+        png,
+        caption=chart_caption(t, services.gazetteer, series, compiled_by=source),
+        do_quote=False,
+    )
