@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -113,10 +114,12 @@ class QueryTimer:
         """Wraps the function; returns what puts the original back."""
         original = queries.stats_report
 
-        async def timed(session: AsyncSession, f: queries.IncidentFilter) -> queries.StatsReport:
+        async def timed(
+            session: AsyncSession, f: queries.IncidentFilter, **options: Any
+        ) -> queries.StatsReport:
             started = time.perf_counter_ns()
             try:
-                return await original(session, f)
+                return await original(session, f, **options)
             finally:
                 self.ns += time.perf_counter_ns() - started
 
@@ -135,6 +138,8 @@ class Run:
     samples: list[Sample] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the timed phase (pacing included)
     failed_requests: int = 0
+    #: Updates whose handler raised (answered with the error message, not the figures).
+    handler_errors: int = 0
     rejections: int = 0
     chats_over_telegram_limits: int = 0
     peak_rss_mib: float = 0.0
@@ -305,13 +310,30 @@ async def _run(
             if args.show_replies:
                 await show_replies(bot, users)
             failed_before = len(emulator.errors)
+            errors = _ErrorCounter()
+            logging.getLogger("handlers.errors").addHandler(errors)
             started = time.perf_counter()
-            for user, command in schedule(users, args.n):
-                run.samples.append(await send(bot, pacer, timer, user, command))
+            try:
+                for user, command in schedule(users, args.n):
+                    run.samples.append(await send(bot, pacer, timer, user, command))
+            finally:
+                logging.getLogger("handlers.errors").removeHandler(errors)
             run.seconds = time.perf_counter() - started
+            run.handler_errors = errors.count
             run.failed_requests = len(emulator.errors) - failed_before
             run.rejections = emulator.limiter.count_429
             run.chats_over_telegram_limits = len(emulator.limiter.chats_over_limit(RateLimits()))
+
+
+class _ErrorCounter(logging.Handler):
+    """Counts the error handler's reports: a command that failed is timed, but is no answer."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
 
 
 async def show_replies(bot: EmulatedBot, users: Sequence[User]) -> None:
@@ -346,7 +368,7 @@ def verdict(run: Run) -> str:
     return (
         f"{run.database}: p99 {p99:.2f} ms vs goal p99 ≤ {GOAL_P99_MS:g} ms: {met}; "
         f"throughput {run.throughput:,.1f} commands/s{' (paced)' if run.paced else ''}; "
-        f"without reply {run.without_reply}; "
+        f"without reply {run.without_reply}; handler errors {run.handler_errors}; "
         f"failed Bot API calls {run.failed_requests}; 429s {run.rejections}; "
         f"chats over Telegram's limits {run.chats_over_telegram_limits}; "
         f"peak RSS {run.peak_rss_mib:,.0f} MiB"
@@ -384,6 +406,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "stats_report_ms": run.query_latency.as_dict(),
         "without_reply": run.without_reply,
         "failed_requests": run.failed_requests,
+        "handler_errors": run.handler_errors,
         "rejections_429": run.rejections,
         "chats_over_telegram_limits": run.chats_over_telegram_limits,
         "goal": {"p99_ms": GOAL_P99_MS},

@@ -6,11 +6,14 @@ import asyncio
 import html
 import re
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
+from bot.i18n import Translator
 
 CONSOLE_USER_ID = 1000
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
@@ -40,10 +43,13 @@ def buttons_of(message: SentMessage) -> list[tuple[str, str]]:
 
 
 class Console:
-    def __init__(self, bot: EmulatedBot, out: TextIO, *, color: bool) -> None:
+    def __init__(self, bot: EmulatedBot, out: TextIO, t: Translator, *, color: bool) -> None:
         self.bot = bot
         self.out = out
+        self.t = t
         self.color = color
+        #: Where photos and documents the bot sends are saved (made on the first one).
+        self._files: Path | None = None
         #: The buttons on screen: number -> (message id, callback data).
         self.choices: dict[int, tuple[int, str]] = {}
         #: How many of the emulator's recorded requests have been shown.
@@ -55,6 +61,11 @@ class Console:
             body = message.text if message.text is not None else (message.caption or "")
             prefix = "bot (edited)>" if message.method.startswith("edit") else "bot>"
             print(f"{prefix} {to_terminal(body, color=self.color)}", file=self.out)
+            saved = self._save_file(message)
+            if saved is not None:
+                print(
+                    "     " + self.t._("(file saved as {path})").format(path=saved), file=self.out
+                )
             options = buttons_of(message)
             if options:
                 labels = []
@@ -70,6 +81,20 @@ class Console:
         self._seen = len(self.bot.emulator.requests)
         print(file=self.out)
         self.out.flush()
+
+    def _save_file(self, message: SentMessage) -> Path | None:
+        """A chart or an export, written where the user can open it."""
+        data = message.photo if message.photo is not None else message.document
+        if data is None:
+            return None
+        if self._files is None:
+            self._files = Path(tempfile.mkdtemp(prefix="casualty-bot-"))
+        name = Path(message.filename or "").name or f"message-{message.message_id}"
+        if message.photo is not None and not name.endswith(".png"):
+            name += ".png"
+        path = self._files / name
+        path.write_bytes(data)
+        return path
 
     async def handle(self, line: str) -> None:
         line = line.strip()
@@ -102,9 +127,9 @@ async def run_console(
             first_name="Console",
             language_code=language or settings.default_language,
         )
-        console = Console(bot, stdout, color=interactive and stdout.isatty())
+        t = bot.services.catalogs.translator(language or settings.default_language)
+        console = Console(bot, stdout, t, color=interactive and stdout.isatty())
         if interactive:
-            t = bot.services.catalogs.translator(language or settings.default_language)
             banner = t._(
                 "casualty-bot console: you are a Telegram user talking to the real bot through a "
                 "local Bot API emulator. Try /help, /stats, /incidents. Type a number to press a "

@@ -342,7 +342,7 @@ def _shape_and_params(
 
 
 @functools.lru_cache(maxsize=512)
-def _stats_statement(shape: _Shape) -> Select[Any]:
+def _stats_statement(shape: _Shape, with_start: bool = False) -> Select[Any]:
     t = TOTALS
     selects = []
     latest_columns: list[Any] = []
@@ -393,6 +393,7 @@ def _stats_statement(shape: _Shape) -> Select[Any]:
         func.sum(union.c.military_injured),
         func.sum(union.c.n),
         *latest_columns,
+        *(_records_start_statement().selected_columns if with_start else ()),
     ).group_by(union.c.tag, union.c.district)
 
 
@@ -410,8 +411,25 @@ async def _stats_many(
 ) -> list[Stats]:
     """Several filters' figures in one statement: each filter's rows of ``incident_totals``
     tagged with its index, grouped by (tag, district), latest dates as scalar subqueries."""
+    figures, _ = await _stats_and_start(db, requests, with_start=False)
+    return figures
+
+
+async def _stats_and_start(
+    db: Reader, requests: Sequence[tuple[IncidentFilter, int, bool]], *, with_start: bool = True
+) -> tuple[list[Stats], dt.date | None]:
+    """:func:`_stats_many`, and with ``with_start`` where the records start (two more scalar
+    subqueries in the same statement, read again on their own only when no row matched)."""
     shape, params = _shape_and_params(requests)
-    rows = await db.execute(_stats_statement(shape), params)
+    rows = (await db.execute(_stats_statement(shape, with_start), params)).all()
+    records_from = None
+    if with_start:
+        if rows:
+            found = rows[0][-2:]
+            rows = [row[:-2] for row in rows]
+            records_from = min((day for day in found if day is not None), default=None)
+        else:
+            records_from = await records_start(db)
     sums = [[0] * 5 for _ in requests]
     per_district: list[dict[int, Counts]] = [{} for _ in requests]
     spans: list[list[tuple[dt.date, dt.date]]] = [[] for _ in requests]
@@ -455,7 +473,7 @@ async def _stats_many(
                 first=first_seen,
             )
         )
-    return results
+    return results, records_from
 
 
 def _precision(start: dt.date, end: dt.date) -> DatePrecision:
@@ -549,15 +567,27 @@ def previous_period(period: Period, today: dt.date) -> tuple[Period, Period] | N
     return Period(start, current_end), Period(previous_start, previous_end)
 
 
-async def records_start(db: Reader) -> dt.date | None:
-    """The day the records start: the earliest date of any published incident."""
+@functools.cache
+def _records_start_statement() -> Select[Any]:
+    """The earliest SPAN row and the earliest LONG row: each an ordered read of the primary key
+    (grain, date, …), where ``min()`` over both grains would scan them."""
     t = TOTALS
-    first: dt.date | None = await db.scalar(
-        select(func.min(t.date)).where(
-            t.grain.in_([TotalsGrain.SPAN.value, TotalsGrain.LONG.value]), t.incidents > 0
+    return select(
+        *(
+            select(t.date)
+            .where(t.grain == grain.value, t.incidents > 0)
+            .order_by(t.date)
+            .limit(1)
+            .scalar_subquery()
+            for grain in (TotalsGrain.SPAN, TotalsGrain.LONG)
         )
     )
-    return first
+
+
+async def records_start(db: Reader) -> dt.date | None:
+    """The day the records start: the earliest date of any published incident."""
+    found = (await db.execute(_records_start_statement())).one()
+    return min((day for day in found if day is not None), default=None)
 
 
 async def stats_report(
@@ -571,20 +601,18 @@ async def stats_report(
     if official is not None:
         requests.append((_window(official, f), 0, False))
     periods = previous_period(f.period, today) if today is not None else None
-    uncovered = None
-    if periods is not None:
-        start = await records_start(db)
-        if start is None or periods[1].start is None or periods[1].start < start:
-            uncovered, periods = start, None
-        else:
-            before = IncidentFilter(f.districts, periods[1], f.category)
-            requests.append((before, 0, False))
-    results = await _stats_many(db, requests)
+    if periods is not None:  # asked for at once, kept only if the records cover that period
+        requests.append((IncidentFilter(f.districts, periods[1], f.category), 0, False))
+    results, start = await _stats_and_start(db, requests, with_start=periods is not None)
     comparison = (
         OfficialComparison(official, f.category, results[1]) if official is not None else None
     )
-    trend = Trend(periods[0], periods[1], results[-1]) if periods is not None else None
-    return StatsReport(f, results[0], comparison, trend, uncovered)
+    if periods is None:
+        return StatsReport(f, results[0], comparison)
+    previous = periods[1].start
+    if start is None or previous is None or previous < start:
+        return StatsReport(f, results[0], comparison, records_start=start)
+    return StatsReport(f, results[0], comparison, Trend(periods[0], periods[1], results[-1]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -599,8 +627,8 @@ class Comparison:
 
 async def compare(db: Reader, left: IncidentFilter, right: IncidentFilter) -> Comparison:
     """Both filters' figures in one statement, and where the records start."""
-    first, second = await _stats_many(db, [(left, 0, True), (right, 0, True)])
-    return Comparison(left, right, (first, second), await records_start(db))
+    (first, second), start = await _stats_and_start(db, [(left, 0, True), (right, 0, True)])
+    return Comparison(left, right, (first, second), start)
 
 
 async def list_incidents(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -45,6 +46,28 @@ def test_piped_console_reads_a_line_a_message_and_exits(settings: Settings, tmp_
     assert "Русский" in out
     assert "126 человек" in out  # /stats after choosing Russian
     assert "<b>" not in out and "&amp;" not in out  # HTML is made readable
+
+
+def test_the_console_saves_charts_and_exports(settings: Settings, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--lang", "en"],
+        input="/chart 2023\n/export 2023\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        # A database of its own: the shared one remembers the console user's /language choice.
+        env=_env(settings, DATABASE_URL=f"sqlite:///{tmp_path / 'console.sqlite3'}"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    saved = [Path(p) for p in re.findall(r"\(file saved as (.+)\)", result.stdout)]
+    assert [p.suffix for p in saved] == [".png", ".csv"], result.stdout
+    assert saved[0].read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert saved[1].name.startswith("casualties_2023_")
+    rows = saved[1].read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("id,date,") and len(rows) > 1
+    assert "Mine and UXO casualties per month" in result.stdout  # the caption
 
 
 def test_the_console_as_an_owner(settings: Settings, tmp_path: Path) -> None:
