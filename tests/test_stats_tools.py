@@ -507,3 +507,15 @@ async def test_stats_replies_carry_a_share_button_for_the_same_card(
     assert parse_html(result["input_message_content"]["message_text"]).text.startswith(
         reply.plain or "-"
     )
+
+
+async def test_inline_card_for_filters_with_nothing_recorded(
+    bot: EmulatedBot, catalogs: Catalogs, user_id: int
+) -> None:
+    _user(bot, user_id, "az")
+    (result,) = (await bot.inline(user_id, "Kəlbəcər 2099"))["results"]
+    t = catalogs.translator("az")
+    assert result["description"] == t._("No incidents are recorded for these filters.")
+    text = parse_html(result["input_message_content"]["message_text"]).text
+    assert t._("No incidents are recorded for these filters.") in text
+    assert t._("To quote:") not in text  # nothing to quote
