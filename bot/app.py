@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.digests import WORKER_KEY, run_digests, schedule_digests, worker_name
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
+from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import changes, migrate, seed
 from db.outbox import Delivery
@@ -45,6 +46,7 @@ from handlers import (
     sources,
     start,
     stats,
+    status,
     subscriptions,
 )
 from handlers.callbacks import (
@@ -169,6 +171,8 @@ def build_application(
             )
         )
         .concurrent_updates(PerChatUpdateProcessor())
+        # Sends through aiohttp (getUpdates stays on PTB's httpx): see bot.request.
+        .request(AiohttpRequest())
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
@@ -230,6 +234,7 @@ def register_handlers(application: BotApplication) -> None:
         ("whoami", admin.whoami_command),
         ("cancel", start.nothing_to_cancel),
         ("digest_now", subscriptions.digest_now_command),
+        ("status", status.status_command),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new))
     application.add_handler(MessageHandler(imports.IMPORT_FILTER, imports.import_document))
@@ -252,4 +257,6 @@ def register_handlers(application: BotApplication) -> None:
             private & filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, start.edited_command
         )
     )
+    # A button no handler above takes (an old version's, or forged data) is still answered.
+    application.add_handler(CallbackQueryHandler(start.unknown_button))
     application.add_error_handler(errors.error_handler)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import build_handler
+from bot.logs import secrets_of as log_secrets
 from locales import SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:
@@ -38,6 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the bot with long polling against TELEGRAM_API_URL (Telegram or a "
         "self-hosted Bot API server). Applies migrations and seeds an empty database first. "
         "Stops cleanly on SIGINT or SIGTERM.",
+    )
+    verbs.add_parser(
+        "webhook",
+        help="run the bot: Telegram posts updates to WEBHOOK_URL",
+        description="Run the bot in webhook mode: set the webhook to WEBHOOK_URL with "
+        "WEBHOOK_SECRET and answer the updates posted to WEBHOOK_LISTEN:WEBHOOK_PORT (behind a "
+        "reverse proxy terminating TLS); requests without the secret header are refused. "
+        "Several processes may run on one PostgreSQL database. Applies migrations and seeds an "
+        "empty database first. Stops cleanly on SIGINT or SIGTERM.",
     )
     console = verbs.add_parser(
         "console",
@@ -82,6 +93,25 @@ def build_parser() -> argparse.ArgumentParser:
         "can be run again safely.",
     )
     seed.add_argument("--dir", type=Path, help="dataset folder (default: SEED_DIR)")
+    backup = db_verbs.add_parser(
+        "backup",
+        help="copy the SQLite database to PATH, while the bot runs",
+        description="Copy the SQLite database to PATH with SQLite's online backup API: a "
+        "consistent copy as of one moment, safe while the bot runs and writes. Refuses to "
+        "overwrite PATH unless --force. For PostgreSQL, prints the pg_dump command to use "
+        "instead (exit status 2).",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    restore = db_verbs.add_parser(
+        "restore",
+        help="replace the SQLite database with a backup (stop the bot first)",
+        description="Check that PATH is an intact SQLite database of this bot's schema, at a "
+        "revision this version knows, then replace the database file with it atomically and "
+        "apply migrations. Stop the bot first: a database in use is refused. For PostgreSQL, "
+        "prints the pg_restore command to use instead (exit status 2).",
+    )
+    restore.add_argument("path", type=Path, metavar="PATH", help="the backup file to restore")
     importing = verbs.add_parser(
         "import",
         help="import incidents from a CSV file in the dataset's format",
@@ -106,12 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str, filename: Path | None = None) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        **({"filename": str(filename)} if filename else {"stream": sys.stderr}),
-    )
+def configure_logging(
+    level: str, filename: Path | None = None, *, secrets: Sequence[str] = ()
+) -> None:
+    """One line per event, with the update and chat ids, ``secrets`` redacted (see bot.logs)."""
+    if not logging.getLogger().handlers:  # as basicConfig: a configured root is left alone
+        logging.basicConfig(
+            level=level, handlers=[build_handler(filename=filename, secrets=secrets)]
+        )
     # httpx logs every request line at INFO, token included in the URL: keep it quiet.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -119,6 +151,8 @@ def configure_logging(level: str, filename: Path | None = None) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler logs every run of every job at INFO (the digest job runs every minute).
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # aiosqlite logs every call it hands its thread at DEBUG: hundreds of lines per update.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 #: glibc's ``mallopt`` parameter for the number of malloc arenas.
@@ -150,16 +184,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    secrets = log_secrets(settings)
     if args.verb == "console":
         # The console is a chat: the bot's log goes to a file, not between the messages.
         configure_logging(
-            settings.log_level, Path(tempfile.gettempdir()) / "casualty-bot-console.log"
+            settings.log_level,
+            Path(tempfile.gettempdir()) / "casualty-bot-console.log",
+            secrets=secrets,
         )
     else:
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, secrets=secrets)
     try:
         if args.verb == "run":
             return run(settings)
+        if args.verb == "webhook":
+            return webhook(settings)
         if args.verb == "console":
             from bot.console import run_console
 
@@ -198,10 +237,43 @@ def run(settings: Settings) -> int:
     return 0
 
 
+def webhook(settings: Settings) -> int:
+    """``webhook``: PTB's webhook server (tornado) behind the operator's TLS proxy. The log
+    redacts WEBHOOK_SECRET with the other secrets (PTB logs setWebhook's parameters at DEBUG)."""
+    settings.require_token()
+    hook = settings.require_webhook()
+    from telegram import Update
+
+    from bot.app import build_application
+
+    application = build_application(settings)
+    log.info(
+        "listening on %s:%d%s for the updates Telegram posts to %s",
+        hook.listen,
+        hook.port,
+        hook.path,
+        hook.url,
+    )
+    # run_webhook: initialize, post_init (migrations, seed), setWebhook with the secret, serve;
+    # on SIGINT/SIGTERM it stops serving, finishes the updates in hand and shuts down. The
+    # webhook stays set, for the other processes and the next start.
+    application.run_webhook(
+        listen=hook.listen,
+        port=hook.port,
+        url_path=hook.path,
+        webhook_url=hook.url,
+        secret_token=hook.secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
+    return 0
+
+
 async def db_command(settings: Settings, args: argparse.Namespace) -> int:
     from db import migrate, seed
     from db.session import Database
 
+    if args.db_verb in ("backup", "restore"):
+        return await backup_command(settings, args)
     database = Database(settings.database_url)
     try:
         if args.db_verb == "upgrade":
@@ -224,6 +296,38 @@ async def db_command(settings: Settings, args: argparse.Namespace) -> int:
                 f"present), {report.totals_added} official totals added "
                 f"({report.totals_present} already present)"
             )
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def backup_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``db backup PATH`` and ``db restore PATH`` (SQLite; PostgreSQL: what to run instead)."""
+    from db import backup, migrate
+    from db.session import Database
+
+    database = Database(settings.database_url)
+    try:
+        if not database.is_sqlite:
+            print(backup.postgresql_commands(database.url, args.path), file=sys.stderr)
+            return 2
+        try:
+            if args.db_verb == "backup":
+                report = await backup.backup(database.url, args.path, force=args.force)
+                print(
+                    f"backed up {database.safe_url()} to {report.path} ({report.bytes} bytes, "
+                    f"schema revision {report.revision or 'none'})"
+                )
+                return 0
+            revision = await backup.restore(database.url, args.path)
+        except backup.BackupError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return 1
+        await migrate.upgrade(database)
+        print(
+            f"restored {args.path} (schema revision {revision}) into {database.safe_url()}, "
+            f"now at revision {migrate.head_revision()}"
+        )
     finally:
         await database.dispose()
     return 0

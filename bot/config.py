@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -15,10 +18,23 @@ from locales import SUPPORTED_LANGUAGES
 DEFAULT_API_URL = "https://api.telegram.org"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///casualty-bot.sqlite3"
 DEFAULT_SEED_DIR = Path(__file__).resolve().parent.parent / "db" / "seed" / "azerbaijan"
+#: What Telegram allows in a webhook's secret token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """What ``python -m bot webhook`` needs, checked (see :meth:`Settings.require_webhook`)."""
+
+    url: str
+    listen: str
+    port: int
+    path: str
+    secret: str = field(repr=False)
 
 
 class Settings(BaseSettings):
@@ -55,6 +71,18 @@ class Settings(BaseSettings):
     #: How long a sender's claim on a digest lasts: if its process dies, another process sends
     #: the digest once the claim has run out.
     digest_lease_seconds: float = Field(default=120.0, ge=1)
+    #: Webhook mode (``python -m bot webhook``): the public HTTPS URL Telegram posts updates to,
+    #: e.g. https://bot.example.org/telegram (a reverse proxy terminating TLS forwards them to
+    #: WEBHOOK_LISTEN:WEBHOOK_PORT).
+    webhook_url: str | None = None
+    #: The address and port the webhook server listens on, behind the proxy.
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    #: The path the webhook server answers on; by default WEBHOOK_URL's path.
+    webhook_path: str | None = None
+    #: Telegram sends it with every update (header X-Telegram-Bot-Api-Secret-Token); the server
+    #: refuses requests without it. Required in webhook mode; 1-256 of A-Z a-z 0-9 _ -.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -63,6 +91,37 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.fragment:
+            raise ValueError("must be an https:// URL such as https://bot.example.org/telegram")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _webhook_path(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        if any(c.isspace() or c in "?#" for c in value):
+            raise ValueError("must be a URL path such as /telegram")
+        return value if value.startswith("/") else f"/{value}"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value().strip()):
+            # Never repeat the value: it is a secret.
+            raise ValueError("must be 1 to 256 characters, each A-Z, a-z, 0-9, _ or -")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("database_url")
     @classmethod
@@ -142,6 +201,25 @@ class Settings(BaseSettings):
         if ":" not in token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is malformed: expected '<bot id>:<secret>'")
         return token
+
+    def require_webhook(self) -> WebhookSettings:
+        """The webhook settings, or a ConfigError naming the missing variable."""
+        if not self.webhook_url:
+            raise ConfigError(
+                "WEBHOOK_URL is not set: give the public HTTPS URL Telegram posts updates to"
+            )
+        if self.webhook_secret is None:
+            raise ConfigError(
+                "WEBHOOK_SECRET is not set: give 1 to 256 characters of A-Z, a-z, 0-9, _ or - "
+                "(for example the output of `openssl rand -hex 32`)"
+            )
+        return WebhookSettings(
+            url=self.webhook_url,
+            listen=self.webhook_listen,
+            port=self.webhook_port,
+            path=self.webhook_path or urlsplit(self.webhook_url).path or "/",
+            secret=self.webhook_secret.get_secret_value(),
+        )
 
 
 def async_database_url(url: str) -> str:

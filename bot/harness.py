@@ -1,15 +1,19 @@
-"""The real application, long polling against the in-process Bot API emulator.
+"""The real application, long polling against the in-process Bot API emulator (or in webhook
+mode, the emulator posting the updates to the bot's webhook server on loopback).
 
 Used by the console demo, the end-to-end tests and the benchmarks: an update is queued in the
-emulator as a Telegram user would send it, the bot fetches it with ``getUpdates``, handles it and
-calls the Bot API; :meth:`EmulatedBot.send` returns what the bot sent while handling that update.
+emulator as a Telegram user would send it, the bot fetches it with ``getUpdates`` (or is posted it),
+handles it and calls the Bot API; :meth:`EmulatedBot.send` returns what the bot sent while handling
+that update.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+import socket
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import Application
@@ -20,6 +24,16 @@ from bot.emulator import BotAPIEmulator, SentMessage
 from handlers.context import SERVICES_KEY, Services
 
 DEFAULT_TOKEN = "123456789:EMULATED-TOKEN"
+#: How the bot gets its updates: ``getUpdates`` or the emulator posting them to its webhook.
+Mode = Literal["polling", "webhook"]
+WEBHOOK_PATH = "/telegram"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 class TrackedApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -59,11 +73,16 @@ class EmulatedBot:
         emulator: BotAPIEmulator | None = None,
         token: str = DEFAULT_TOKEN,
         timeout: float = 10.0,
+        mode: Mode = "polling",
     ) -> None:
         self.emulator = emulator or BotAPIEmulator(token=token)
         self._own_emulator = emulator is None
         self.token = token
         self.timeout = timeout
+        self.mode = mode
+        #: In webhook mode, where the bot's webhook server answers and the secret it expects.
+        self.webhook_url = ""
+        self.webhook_secret = secrets.token_urlsafe(32)
         self._settings = settings
         self.application: BotApplication | None = None
 
@@ -88,11 +107,31 @@ class EmulatedBot:
         await run_post_init(app)
         await app.start()
         assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=5, drop_pending_updates=False)
+        if self.mode == "webhook":
+            # As `python -m bot webhook` does (PTB's webhook server, setWebhook with the secret),
+            # on a free loopback port, where the emulator posts the updates over plain HTTP.
+            port = free_port()
+            self.webhook_url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
+            await app.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path=WEBHOOK_PATH,
+                webhook_url=self.webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            await app.updater.start_polling(
+                poll_interval=0.0, timeout=5, drop_pending_updates=False
+            )
 
     async def stop(self) -> None:
         app = self.application
         if app is not None:
+            if self.webhook_url and self.emulator.running:
+                # The emulator stops posting (a shared one may serve a polling bot next).
+                await app.bot.delete_webhook()
+                self.webhook_url = ""
             if app.updater is not None and app.updater.running:
                 await app.updater.stop()
             if app.running:

@@ -16,6 +16,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.logs import update_context
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """PTB's own semaphore (which it takes first) only bounds the updates in flight; the limit on
@@ -39,6 +41,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # Everything logged while the update waits and is handled names it and its chat.
+        if isinstance(update, Update):
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            with update_context(update.update_id, chat_id):
+                await self._in_turn(update, coroutine)
+        else:
+            await self._in_turn(update, coroutine)
+
+    async def _in_turn(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = self.chat_of(update)
         if chat is None:
             async with self._handling:

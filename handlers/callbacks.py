@@ -28,15 +28,26 @@ def _districts(ids: tuple[int, ...]) -> str:
     return mask if len(mask) < len(listed) else listed
 
 
+_MASK = re.compile(rf"^x[0-9a-f]{{1,{MAX_MASK_DIGITS}}}$")
+
+
 def _parse_districts(value: str) -> tuple[int, ...]:
+    """Only what ``_districts`` writes: ids a record can have, in ASCII digits (``int()`` alone
+    would take ``-3``, `` 3``, ``1_0`` and other scripts' digits)."""
     if not value:
         return ()
     if value.startswith("x"):
-        if len(value) > 1 + MAX_MASK_DIGITS:
+        if not _MASK.match(value):
             raise ValueError(value)
         mask = int(value[1:], 16)
         return tuple(bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1)
-    return tuple(int(d) for d in value.split("."))
+    ids: list[int] = []
+    for text in value.split("."):
+        district = _id(text)
+        if district is None:
+            raise ValueError(value)
+        ids.append(district)
+    return tuple(ids)
 
 
 def _day(value: dt.date | None) -> str:
@@ -80,6 +91,8 @@ class IncidentsPageData:
         if len(parts) != 6 or parts[0] != INCIDENTS_PREFIX:
             return None
         _, offset, districts, start, end, category = parts
+        if not offset.isascii() or not offset.isdigit() or len(offset) > 8:
+            return None
         try:
             page_offset = int(offset)
             ids = _parse_districts(districts)

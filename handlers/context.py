@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -58,8 +59,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         services: Services = self.application.bot_data[SERVICES_KEY]
         return services
 
-    async def translator(self, update: object) -> Translator:
-        """The chat's stored language, else the user's Telegram language, else the default."""
+    async def translator(
+        self, update: object, connection: AsyncConnection | None = None
+    ) -> Translator:
+        """The chat's stored language, else the user's Telegram language, else the default.
+
+        Given ``connection``, the stored language is read on it (a handler that reads the store
+        anyway saves a connection and its transaction)."""
         if self._translator is None:
             stored = None
             user_language = None
@@ -69,9 +75,11 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
                 # An inline query has no chat: the user's private chat with the bot (its id is
                 # the user's) holds the language they chose.
                 chat = update.effective_chat or update.effective_user
-                if chat is not None:
-                    async with self.services.db.read() as connection:
-                        stored = await queries.chat_language(connection, chat.id)
+                if chat is not None and connection is not None:
+                    stored = await queries.chat_language(connection, chat.id)
+                elif chat is not None:
+                    async with self.services.db.read() as fresh:
+                        stored = await queries.chat_language(fresh, chat.id)
             catalogs = self.services.catalogs
             self._translator = catalogs.translator(catalogs.pick(stored, user_language))
         return self._translator

@@ -8,7 +8,7 @@ import time
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError, TimedOut
 
 from handlers.context import BotContext
 from handlers.render import error_text, escape, unavailable_text
@@ -40,6 +40,17 @@ async def error_handler(update: object, context: BotContext) -> None:
     if isinstance(error, NetworkError) and not isinstance(update, Update):
         # Polling hiccups: PTB retries by itself.
         log.warning("network error outside an update: %s", error)
+        return
+    if isinstance(error, TimedOut):
+        # Telegram may well have carried out the request that timed out (the reply is in the
+        # chat): an apology after it would be wrong, and nothing is broken to alert owners about.
+        log.warning(
+            "timed out handling update_id=%s chat_id=%s user_id=%s: %s",
+            update_id,
+            chat_id,
+            user_id,
+            error,
+        )
         return
     log.error(
         "error handling update_id=%s chat_id=%s user_id=%s: %r",

@@ -147,7 +147,8 @@ def check_date(key: str, value: str, today: dt.date) -> tuple[dt.date, DatePreci
     try:
         start, end = parse_date_span(text)
     except BadPeriod:
-        if text[:4].isdigit() and len(text) >= 4 and int(text[:4]) < MIN_YEAR:
+        # isdecimal, not isdigit: int() refuses superscripts and circled digits ("²²²²").
+        if text[:4].isdecimal() and len(text) >= 4 and int(text[:4]) < MIN_YEAR:
             raise Invalid(FormProblem(FormProblemKind.TOO_OLD, key, text[:40])) from None
         raise Invalid(FormProblem(FormProblemKind.BAD_DATE, key, text[:40])) from None
     if start > today:

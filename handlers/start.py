@@ -9,6 +9,7 @@ from handlers import menus
 from handlers.auth import Role, role_of
 from handlers.context import BotContext
 from handlers.render import (
+    expired_text,
     render_edited_command,
     render_help,
     render_nothing_to_cancel,
@@ -72,3 +73,12 @@ async def edited_command(update: Update, context: BotContext) -> None:
 async def unknown_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
     await reply(update, render_unknown_command(t))
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button whose data no handler takes (an old version's, or forged): answered as expired,
+    so that the client stops waiting for an answer."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer(expired_text(await context.translator(update)), show_alert=True)

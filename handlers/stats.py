@@ -10,7 +10,7 @@ from telegram import Update
 
 from db import queries
 from handlers.context import BotContext
-from handlers.parsing import parse_comparison
+from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import render_problems
 from handlers.render.stats import render_comparison, render_stats, stats_keyboard
 from handlers.replies import filter_or_problems, reply
@@ -38,12 +38,15 @@ def compiled_by(context: BotContext) -> str:
 
 async def answer_stats(update: Update, context: BotContext, args: Sequence[str]) -> None:
     services = context.services
-    t = await context.translator(update)
-    f = await filter_or_problems(update, context, args)
-    if f is None:
+    parsed = parse_filters(args, services.gazetteer, services.vocabulary)
+    if not parsed.ok:
+        await filter_or_problems(update, context, args)  # answers which words were not understood
         return
+    f = parsed.filter
     day = today(context)
+    # The chat's language and the figures on one connection (one transaction, not two).
     async with services.db.read() as connection:
+        t = await context.translator(update, connection)
         report = await queries.stats_report(connection, f, today=day)
     text = render_stats(t, services.gazetteer, report, compiled_by=compiled_by(context), today=day)
     await reply(update, text, stats_keyboard(t, services.gazetteer, f))

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from bot.app import build_services, prepare_database
 from bot.config import Settings, async_database_url, load_settings
 from bot.emulator import BotAPIEmulator, RateLimits, load_spec
-from bot.harness import EmulatedBot
+from bot.harness import EmulatedBot, Mode
 from bot.i18n import Catalogs
 from handlers.context import Services
 
@@ -161,11 +161,17 @@ async def sandbox(services: Services) -> AsyncIterator[Services]:
 
 @asynccontextmanager
 async def emulated_bot(
-    settings: Settings, token: str, *, wait: float = 10.0, **overrides: object
+    settings: Settings,
+    token: str,
+    *,
+    wait: float = 10.0,
+    mode: Mode = "polling",
+    **overrides: object,
 ) -> AsyncIterator[EmulatedBot]:
     """The real bot against the emulator with Telegram's limits ten times faster on both sides
     (so that tests stay quick), every request checked against the official Bot API description;
-    ``wait``: how long a test waits for one update to be handled.
+    ``wait``: how long a test waits for one update to be handled; ``mode``: long polling, or the
+    emulator posting updates to the bot's webhook server.
     On leaving: no request broke the spec and none was answered 429."""
     fast = settings.model_copy(
         update={
@@ -176,7 +182,31 @@ async def emulated_bot(
         }
     )
     emulator = BotAPIEmulator(token=token, spec=load_spec(), limits=RateLimits().scaled(10))
-    async with emulator, EmulatedBot(fast, emulator=emulator, token=token, timeout=wait) as bot:
+    async with (
+        emulator,
+        EmulatedBot(fast, emulator=emulator, token=token, timeout=wait, mode=mode) as bot,
+    ):
         yield bot
     assert emulator.spec_problems == []
     assert emulator.count_429 == 0
+
+
+async def own_database(settings: Settings, directory: Path, suffix: str) -> str:
+    """A new empty database for a test whose bot processes write it: a SQLite file in
+    ``directory``, or on PostgreSQL a database named after the suite's with ``_suffix``
+    (dropped first if a run left it)."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "postgresql":
+        return f"sqlite+aiosqlite:///{directory / f'{suffix}.sqlite3'}"
+    name = f"{url.database}_{suffix}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(database=name).render_as_string(hide_password=False)

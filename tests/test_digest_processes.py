@@ -16,10 +16,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest_asyncio
 from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
 
 from bot.app import build_services, prepare_database
 from bot.config import Settings
@@ -28,6 +26,7 @@ from db import subscriptions
 from db.models import OutboxMessage, OutboxStatus, Subscription
 from db.subscriptions import DigestSettings
 from handlers.context import Services
+from tests.conftest import own_database
 
 TOKEN = "123456789:PROCESS-TOKEN"
 FIRST_CHAT = 610_000
@@ -41,19 +40,7 @@ LEASE_SECONDS = 3
 @pytest_asyncio.fixture(loop_scope="session")
 async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
     """A migrated and seeded database of the test's own, and the services to read it."""
-    url = make_url(settings.database_url)
-    if url.get_backend_name() == "postgresql":
-        name = f"{url.database}_procs"
-        admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-        own = url.set(database=name).render_as_string(hide_password=False)
-    else:
-        own = f"sqlite+aiosqlite:///{tmp_path / 'processes.sqlite3'}"
+    own = await own_database(settings, tmp_path, "procs")
     services = build_services(settings.model_copy(update={"database_url": own}))
     await prepare_database(services)
     yield services

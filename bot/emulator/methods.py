@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import re
 import time
@@ -55,6 +56,13 @@ class Result:
 
     value: Any
     description: str
+
+
+#: Seconds the server holds the answer to the request being handled (set by slow sends; each
+#: request is handled in a task of its own, so this is per request).
+RESPONSE_DELAY: contextvars.ContextVar[float] = contextvars.ContextVar(
+    "response_delay", default=0.0
+)
 
 
 def _bad(description: str) -> ApiError:
@@ -189,6 +197,9 @@ class BotAPIMethods(EmulatorState):
         faults = self.faults.get(chat.id)
         if faults and (fault := faults.pop(0)) is not None:
             raise fault
+        slow = self.slow.get(chat.id)
+        if slow:
+            RESPONSE_DELAY.set(slow.pop(0))
         retry_after = self.limiter.acquire(chat.id, method)
         if retry_after is not None:
             raise ApiError.too_many_requests(retry_after)

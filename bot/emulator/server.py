@@ -21,7 +21,7 @@ from aiohttp.web_request import FileField
 
 from bot.emulator.errors import ApiError
 from bot.emulator.limits import RateLimits
-from bot.emulator.methods import BotAPIMethods, Handler, Result
+from bot.emulator.methods import RESPONSE_DELAY, BotAPIMethods, Handler, Result
 from bot.emulator.models import RecordedRequest, UploadedFile
 from bot.emulator.spec import decode_params
 from bot.emulator.state import DEFAULT_TOKEN
@@ -222,6 +222,8 @@ class BotAPIEmulator(BotAPIMethods):
             else:
                 params = decode_params(method, params)
             value = await handler(params)
+            if delay := RESPONSE_DELAY.get():
+                await asyncio.sleep(delay)
         except ApiError as error:
             payload = error.payload()
             self._record(method, params, error.status, payload)

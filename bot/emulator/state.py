@@ -163,6 +163,8 @@ class EmulatorState:
         self._delivered: set[int] = set()
         #: Errors to answer instead of the next sends to a chat (see ``fail_sends``).
         self.faults: dict[int, list[ApiError | None]] = {}
+        #: Seconds to hold the answer to each of the next sends to a chat (see slow_sends).
+        self.slow: dict[int, list[float]] = {}
         self._wakeup = asyncio.Event()  # replaced on every new update or poll
         self._changed = asyncio.Event()  # replaced on every request and delivery
 
@@ -484,6 +486,26 @@ class EmulatorState:
             },
         )
 
+    def queue_update(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Queues an update of any kind exactly as given (for kinds the control API has no
+        helper for: channel posts, polls, reactions …); returns the Update. A callback or inline
+        query without an ``id`` gets one, registered so that the bot can answer it."""
+        body = copy.deepcopy(body)
+        if kind in ("callback_query", "inline_query"):
+            query_id = str(body.setdefault("id", self._new_query_id()))
+            user_id = int(body.get("from", {}).get("id", 0))
+            if kind == "inline_query":
+                self._inline_queries[query_id] = user_id
+            else:
+                chat = (body.get("message") or {}).get("chat") or {}
+                self._callback_queries[query_id] = CallbackQueryState(user_id, chat.get("id"))
+        if self.spec_checker is not None:
+            # Telegram sends no malformed update (a bot's library may stop polling on one).
+            problems = self.spec_checker.check_object("Update", {"update_id": 1, kind: body})
+            if problems:
+                raise ValueError(f"not an Update as Telegram sends it: {problems}")
+        return self._queue(kind, body)
+
     def _member_update(
         self, chat: ChatState, by: dict[str, Any], old: dict[str, Any], new: dict[str, Any]
     ) -> dict[str, Any]:
@@ -535,6 +557,12 @@ class EmulatorState:
         faults = self.faults.setdefault(chat_id, [])
         faults += [None] * after
         faults += [ApiError(status, description, parameters) for _ in range(times)]
+
+    def slow_sends(self, chat_id: int, *, seconds: float, times: int = 1) -> None:
+        """The next ``times`` sends to ``chat_id`` are carried out (the message is delivered)
+        but answered only after ``seconds``: a client with a shorter timeout gives up on a
+        request that Telegram did carry out."""
+        self.slow.setdefault(chat_id, []).extend([seconds] * times)
 
     def deactivate_user(self, user_id: int) -> None:
         """The user deletes their account: sends to them answer 403 "user is deactivated"."""

@@ -801,6 +801,7 @@ def render_admin_help(t: Translator, review: bool) -> str:
         "/official — " + escape(t._("record an official total")),
         "/pending — " + escape(t._("changes waiting for review")),
         "/digest_now — " + escape(t._("send every digest now (breaking news)")),
+        "/status — " + escape(t._("version, uptime, database, outbox and last digest run")),
         "/admin — " + escape(t._("owners: add, remove and list editors")),
         escape(t._("Send a CSV file in the dataset's format to import incidents.")),
     ]
@@ -821,5 +822,6 @@ def admin_commands(t: Translator) -> list[BotCommand]:
         BotCommand("pending", t._("Changes waiting for review")),
         BotCommand("import", t._("Import incidents from a CSV file")),
         BotCommand("digest_now", t._("Send every digest now")),
+        BotCommand("status", t._("How the bot is doing")),
         BotCommand("admin", t._("Owners: manage editors")),
     ]
