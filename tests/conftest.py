@@ -3,8 +3,10 @@ the suite runs once on SQLite and once on PostgreSQL in CI."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -196,7 +198,6 @@ async def own_database(settings: Settings, directory: Path, suffix: str) -> str:
     ``directory``, or on PostgreSQL a database named after the suite's with ``_suffix``
     (dropped first if a run left it)."""
     import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
 
     url = make_url(settings.database_url)
     if url.get_backend_name() != "postgresql":
@@ -210,3 +211,26 @@ async def own_database(settings: Settings, directory: Path, suffix: str) -> str:
     finally:
         await conn.close()
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def bot_environment(**settings: str) -> dict[str, str]:
+    """The environment of a bot process a test starts: this one's, without the settings a
+    developer's shell may hold for their own bot (token, admins, webhook), plus ``settings``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"} and not k.startswith("WEBHOOK_")
+    }
+    env.update(settings)
+    return env
+
+
+async def start_bot_process(
+    verb: str, env: dict[str, str], log: Path
+) -> asyncio.subprocess.Process:
+    """``python -m bot VERB`` as users run it, its output appended to ``log`` (whose folder is
+    its working directory)."""
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", verb, cwd=log.parent, env=env, stdout=out, stderr=out
+        )

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from db import subscriptions
 from db.models import OutboxMessage, OutboxStatus, Subscription
 from db.subscriptions import DigestSettings
 from handlers.context import Services
-from tests.conftest import own_database
+from tests.conftest import bot_environment, own_database, start_bot_process
 
 TOKEN = "123456789:PROCESS-TOKEN"
 FIRST_CHAT = 610_000
@@ -79,8 +77,7 @@ async def _start(
 ) -> asyncio.subprocess.Process:
     """``python -m bot run``; with several processes, each takes its share of the overall
     flood limit (the limit is the bot's, whichever process sends)."""
-    env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"}}
-    env.update(
+    env = bot_environment(
         DATABASE_URL=store.settings.database_url,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=emulator.base_url,
@@ -91,10 +88,7 @@ async def _start(
         FLOOD_PRIVATE_PER_SECOND=str(SPEED),
         FLOOD_GROUP_PER_MINUTE=str(20 * SPEED),
     )
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=log.parent, env=env, stdout=out, stderr=out
-        )
+    return await start_bot_process("run", env, log)
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:

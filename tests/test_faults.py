@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import signal
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from db.models import AuditEntry, Incident, IncidentStatus, IncidentTotal
 from db.queries import IncidentFilter
 from handlers.context import Services
 from handlers.render import error_text, unavailable_text
-from tests.conftest import emulated_bot, own_database
+from tests.conftest import bot_environment, emulated_bot, own_database, start_bot_process
 
 OWNER = 4242
 
@@ -237,8 +235,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
 
 
 async def _start(store: Services, emulator: BotAPIEmulator, log: Path) -> Any:
-    env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"}}
-    env.update(
+    env = bot_environment(
         DATABASE_URL=store.settings.database_url,
         TELEGRAM_BOT_TOKEN=emulator.token,
         TELEGRAM_API_URL=emulator.base_url,
@@ -247,10 +244,7 @@ async def _start(store: Services, emulator: BotAPIEmulator, log: Path) -> Any:
         FLOOD_GLOBAL_PER_SECOND="1000",
         FLOOD_PRIVATE_PER_SECOND="1000",
     )
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=log.parent, env=env, stdout=out, stderr=out
-        )
+    return await start_bot_process("run", env, log)
 
 
 async def _consistent(store: Services) -> dict[int, tuple[int, int]]:

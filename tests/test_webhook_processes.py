@@ -11,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import datetime as dt
-import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,7 +28,7 @@ from bot.harness import free_port
 from db import migrate
 from db.models import Incident
 from handlers.context import Services
-from tests.conftest import own_database
+from tests.conftest import bot_environment, own_database, start_bot_process
 from tests.test_digest_processes import (
     _outbox,
     _received,
@@ -61,12 +59,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
 def _env(
     store: Services, emulator: BotAPIEmulator, url: str, port: int, processes: int
 ) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"} and not k.startswith("WEBHOOK_")
-    }
-    env.update(
+    return bot_environment(
         DATABASE_URL=store.settings.database_url,
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_URL=emulator.base_url,
@@ -82,14 +75,10 @@ def _env(
         FLOOD_PRIVATE_PER_SECOND=str(SPEED),
         FLOOD_GROUP_PER_MINUTE=str(20 * SPEED),
     )
-    return env
 
 
 async def _start(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "webhook", cwd=log.parent, env=env, stdout=out, stderr=out
-        )
+    return await start_bot_process("webhook", env, log)
 
 
 async def _listening(port: int, process: asyncio.subprocess.Process, log: Path) -> None:
