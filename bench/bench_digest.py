@@ -30,7 +30,6 @@ import contextlib
 import datetime as dt
 import os
 import random
-import signal
 import sys
 import tempfile
 import time
@@ -192,16 +191,6 @@ async def _probe(
         await asyncio.sleep(interval * rng.uniform(0.5, 1.5))
 
 
-async def _stop(bot: asyncio.subprocess.Process) -> None:
-    if bot.returncode is None:
-        bot.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(bot.wait(), timeout=60)
-        except TimeoutError:
-            bot.kill()
-            await bot.wait()
-
-
 async def _fan_out(
     database: str, url: str, args: argparse.Namespace, subscribers: int, log: Path
 ) -> Run:
@@ -250,7 +239,7 @@ async def _fan_out(
                 await probing
             peak = _status_mib(bot.pid, "VmHWM")
         finally:
-            await _stop(bot)
+            await support.stop_process(bot)
         times = sorted(watcher.digest_times)
         if times:  # the /stats sent while the fan-out ran
             during = [(at, ns) for at, ns in during if times[0] <= at <= times[-1]]

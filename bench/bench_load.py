@@ -285,16 +285,6 @@ async def _step(
     return step, log_offset
 
 
-async def _stop(bot: asyncio.subprocess.Process) -> None:
-    if bot.returncode is None:
-        bot.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(bot.wait(), timeout=60)
-        except TimeoutError:
-            bot.kill()
-            await bot.wait()
-
-
 def bot_environment(url: str, emulator: BotAPIEmulator, args: argparse.Namespace) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"TELEGRAM_BOT_TOKEN", "ADMIN_IDS"}}
     env.update(
@@ -370,7 +360,7 @@ async def run_database(database: str, args: argparse.Namespace, log: Path) -> li
                 await asyncio.sleep(1)
         finally:
             scanning.cancel()
-            await _stop(bot)
+            await support.stop_process(bot)
     return steps
 
 

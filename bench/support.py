@@ -5,12 +5,14 @@ Nothing here asserts on timings: the benchmarks print figures and write them to 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import math
 import os
 import platform
 import resource
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -236,3 +238,18 @@ def write_results(prefix: str, payload: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{prefix}-{stamp}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
     return path
+
+
+#: Seconds a bot process gets to shut down after SIGTERM.
+STOP_SECONDS = 60
+
+
+async def stop_process(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM (the bot shuts down cleanly), SIGKILL if it has not ended after a minute."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=STOP_SECONDS)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import DatePrecision, Device, Incident, IncidentSource, as_utc
+from db.models import DatePrecision, Device, Incident, as_utc
 from db.queries import (
     Counts,
     IncidentFilter,
@@ -28,13 +28,12 @@ from db.queries import (
     SourceRef,
     incident_conditions,
     restrict_counts,
+    sources_of,
 )
 from db.session import Database
 
 #: Incidents read per statement.
 BATCH = 500
-#: Ids per ``IN (…)`` when reading a batch's sources (asyncpg takes at most 32,767 parameters).
-_ID_CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,15 +112,7 @@ async def export_batches(
         ).all()
         if not found:
             return
-        sources: dict[int, list[SourceRef]] = {int(r.id): [] for r in found}
-        ids = list(sources)
-        for first in range(0, len(ids), _ID_CHUNK):
-            for incident_id, url, title in await db.execute(
-                select(IncidentSource.incident_id, IncidentSource.url, IncidentSource.title)
-                .where(IncidentSource.incident_id.in_(ids[first : first + _ID_CHUNK]))
-                .order_by(IncidentSource.id)
-            ):
-                sources[int(incident_id)].append(SourceRef(url, title))
+        sources = await sources_of(db, [int(r.id) for r in found])
         yield tuple(
             ExportRow(
                 id=int(r.id),

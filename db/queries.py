@@ -649,19 +649,25 @@ async def list_incidents(
     return IncidentPage(rows=rows, total=int(total), offset=offset)
 
 
+async def sources_of(db: Reader, ids: Sequence[int]) -> dict[int, list[SourceRef]]:
+    """Each incident's sources in the order recorded (every id a key, perhaps with none)."""
+    sources: dict[int, list[SourceRef]] = {int(i): [] for i in ids}
+    unique = list(sources)
+    for first in range(0, len(unique), _ID_CHUNK):
+        for incident_id, url, title in await db.execute(
+            select(IncidentSource.incident_id, IncidentSource.url, IncidentSource.title)
+            .where(IncidentSource.incident_id.in_(unique[first : first + _ID_CHUNK]))
+            .order_by(IncidentSource.id)
+        ):
+            sources[int(incident_id)].append(SourceRef(url, title))
+    return sources
+
+
 async def _incident_rows(
     session: AsyncSession, incidents: Sequence[Incident], category: Category | None
 ) -> tuple[IncidentRow, ...]:
     """Incidents with their sources, their counts restricted to the category."""
-    ids = [i.id for i in incidents]
-    sources: dict[int, list[SourceRef]] = {i: [] for i in ids}
-    if ids:
-        for incident_id, url, title in await session.execute(
-            select(IncidentSource.incident_id, IncidentSource.url, IncidentSource.title)
-            .where(IncidentSource.incident_id.in_(ids))
-            .order_by(IncidentSource.id)
-        ):
-            sources[incident_id].append(SourceRef(url, title))
+    sources = await sources_of(session, [i.id for i in incidents])
     rows = tuple(
         IncidentRow(
             id=i.id,

@@ -44,7 +44,7 @@ from db.validation import FormProblem, FormProblemKind, Invalid, check_count, ch
 from handlers.auth import Role, require
 from handlers.callbacks import ADD_PREFIX, AddAction, AddButton, AddStep
 from handlers.context import BotContext
-from handlers.editing import add_one_line, command_text, respond, submit_draft, today
+from handlers.editing import add_one_line, command_text, respond, submit_draft
 from handlers.forms import check_value, collect, draft_from, split_pairs
 from handlers.render import DEVICE_LABELS, Rendered, escape, expired_text
 from handlers.render.admin import render_cancelled
@@ -317,7 +317,7 @@ def _on_text(step: AddStep) -> Callback:
             return ConversationHandler.END
         gazetteer = context.services.gazetteer
         try:
-            values = parse_answer(step, message.text or "", gazetteer, today(context), t)
+            values = parse_answer(step, message.text or "", gazetteer, context.today(), t)
         except Rejected as rejected:
             rendered = render_step(
                 t,
@@ -341,7 +341,7 @@ def _button_answer(button: AddButton, context: BotContext) -> dict[str, Any] | N
     """A step's answer given by a button; None for data no real button carries."""
     action, arg = button.action, button.arg
     if action in (AddAction.TODAY, AddAction.YESTERDAY):
-        day = today(context) - dt.timedelta(days=1 if action is AddAction.YESTERDAY else 0)
+        day = context.today() - dt.timedelta(days=1 if action is AddAction.YESTERDAY else 0)
         return {"date": (day, DatePrecision.DAY)}
     if action is AddAction.DISTRICT:
         district = int(arg)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 
 from telegram import Update
@@ -25,9 +24,8 @@ async def chart_command(update: Update, context: BotContext) -> None:
     f = await filter_or_problems(update, context, context.args or ())
     if f is None:
         return
-    today = dt.datetime.now(t.tz).date()
     async with services.db.read() as connection:
-        series = await monthly.monthly_series(connection, f, today=today)
+        series = await monthly.monthly_series(connection, f, today=context.today())
     if not series.months:
         await reply(
             update, chart_text(t, services.gazetteer, series, compiled_by=compiled_by(context))

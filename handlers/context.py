@@ -92,6 +92,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         catalogs = self.services.catalogs
         return catalogs.translator(catalogs.pick(stored))
 
+    def today(self) -> dt.date:
+        """Today where the bot's readers are (``TIMEZONE``)."""
+        return dt.datetime.now(self.services.settings.tz).date()
+
     def fallback_translator(self, update: object) -> Translator:
         """A translator chosen without the database (for error replies)."""
         if self._translator is not None:

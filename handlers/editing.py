@@ -7,7 +7,6 @@ when review is off) or keep it for review (editors), and answer with what was st
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from typing import Any
@@ -59,10 +58,6 @@ def command_text(update: Update) -> str:
     text = (message.text or message.caption or "") if message else ""
     parts = text.split(maxsplit=1)
     return parts[1] if len(parts) > 1 and parts[0].startswith("/") else ""
-
-
-def today(context: BotContext) -> dt.date:
-    return dt.datetime.now(context.services.settings.tz).date()
 
 
 async def respond(update: Update, rendered: Rendered) -> None:
@@ -157,7 +152,7 @@ async def add_one_line(update: Update, context: BotContext, role: Role, text: st
     """``/add date=... district=... source=... civilian_injured=1 ...``"""
     services = context.services
     t = await context.translator(update)
-    draft, parsed = parse_incident(text, services.gazetteer, today(context))
+    draft, parsed = parse_incident(text, services.gazetteer, context.today())
     if draft is None:
         await reply(
             update, render_form_problems(t, services.gazetteer, parsed.problems, add_usage(t))
@@ -196,7 +191,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
         return
     services = context.services
     t = await context.translator(update)
-    form, problems = parse_edit(command_text(update), services.gazetteer, today(context))
+    form, problems = parse_edit(command_text(update), services.gazetteer, context.today())
     if form is None:
         await reply(update, render_form_problems(t, services.gazetteer, problems, edit_usage(t)))
         return

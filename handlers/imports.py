@@ -21,7 +21,7 @@ from db.changes import ImportReport
 from db.models import ChangeKind
 from handlers.auth import Role, needs_review, require
 from handlers.context import BotContext
-from handlers.editing import notify_reviewers, today
+from handlers.editing import notify_reviewers
 from handlers.render.imports import (
     import_usage,
     render_download_failed,
@@ -93,7 +93,7 @@ async def import_document(update: Update, context: BotContext) -> None:
         return
     user = update.effective_user
     assert user is not None
-    parsed = imports.parse_csv(data, services.gazetteer, today(context))
+    parsed = imports.parse_csv(data, services.gazetteer, context.today())
     if not parsed.ok:
         log.info(
             "user_id=%s import of %r refused: %d problems", user.id, name, len(parsed.problems)

@@ -22,7 +22,7 @@ from handlers.context import BotContext
 from handlers.parsing import parse_filters
 from handlers.render.stats import render_inline_card, render_inline_problem
 from handlers.start import HELP_PAYLOAD
-from handlers.stats import compiled_by, today
+from handlers.stats import compiled_by
 
 #: How long Telegram may reuse an answer for the same user and query: the figures change only
 #: when incidents are recorded, and a card carries its own date.
@@ -48,7 +48,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    day = today(context)
+    day = context.today()
     async with services.db.read() as connection:
         report = await queries.stats_report(connection, parsed.filter, today=day)
     card = render_inline_card(

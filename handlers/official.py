@@ -11,7 +11,7 @@ from db.changes import ChangeRefused, OfficialDraft
 from db.models import ChangeKind
 from handlers.auth import Role, needs_review, require
 from handlers.context import BotContext
-from handlers.editing import command_text, notify_reviewers, today
+from handlers.editing import command_text, notify_reviewers
 from handlers.forms import parse_official
 from handlers.render import escape
 from handlers.render.admin import (
@@ -35,7 +35,7 @@ async def official_command(update: Update, context: BotContext) -> None:
     async with services.db.read() as connection:
         defaults = await changes.official_defaults(connection)
         issuers = await changes.known_issuers(connection)
-    draft, problems = parse_official(command_text(update), today(context), defaults, issuers)
+    draft, problems = parse_official(command_text(update), context.today(), defaults, issuers)
     if draft is None:
         await reply(
             update,

@@ -3,7 +3,6 @@ filters."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 from telegram import Update
@@ -26,11 +25,6 @@ async def stats_text(update: Update, context: BotContext) -> None:
         await answer_stats(update, context, (message.text,))
 
 
-def today(context: BotContext) -> dt.date:
-    """Today where the bot's readers are (``TIMEZONE``)."""
-    return dt.datetime.now(context.services.settings.tz).date()
-
-
 def compiled_by(context: BotContext) -> str:
     """Who compiled the recorded incidents, as a quote names it: the bot's @username."""
     return f"@{context.bot.username}"
@@ -43,7 +37,7 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
         await filter_or_problems(update, context, args)  # answers which words were not understood
         return
     f = parsed.filter
-    day = today(context)
+    day = context.today()
     # The chat's language and the figures on one connection (one transaction, not two).
     async with services.db.read() as connection:
         t = await context.translator(update, connection)
@@ -61,4 +55,4 @@ async def compare_command(update: Update, context: BotContext) -> None:
         return
     async with services.db.read() as connection:
         comparison = await queries.compare(connection, parsed.left, parsed.right)
-    await reply(update, render_comparison(t, services.gazetteer, comparison, today=today(context)))
+    await reply(update, render_comparison(t, services.gazetteer, comparison, today=context.today()))
