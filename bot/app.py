@@ -21,7 +21,13 @@ from telegram.ext import (
 )
 
 from bot.config import Settings
-from bot.digests import WORKER_KEY, run_digests, schedule_digests, worker_name
+from bot.digests import (
+    WORKER_KEY,
+    DigestJobQueue,
+    run_digests,
+    schedule_digests,
+    worker_name,
+)
 from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.request import AiohttpRequest
@@ -154,6 +160,8 @@ def build_application(
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(context_types)
+        # Stops a digest run cleanly with the process (see DigestJobQueue).
+        .job_queue(DigestJobQueue())
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,

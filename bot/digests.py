@@ -8,6 +8,7 @@ and by ``/digest_now``. Sends go through the bot's flood limiter like every othe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -17,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import ExtBot
+from telegram.ext import ExtBot, JobQueue
 
 from bot.ratelimit import SendOptions, retry_after_seconds
 from db import digests, outbox, subscriptions
@@ -46,14 +47,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def decide_due(services: Services, *, at_once: bool = False) -> int:
+async def decide_due(
+    services: Services, *, at_once: bool = False, stop: asyncio.Event | None = None
+) -> int:
     """Decide every digest that fell due (``at_once``: every running one, now), ``DECIDE_BATCH``
-    chats to a transaction; returns how many were queued."""
+    chats to a transaction, until ``stop`` is set (what is left is decided by the next run);
+    returns how many were queued."""
     now = _now()
     render = DigestRenderer(services.catalogs, services.gazetteer)
     queued = 0
     after = None
-    while True:
+    while stop is None or not stop.is_set():
         async with services.db.read() as connection:
             if at_once:
                 chats = await subscriptions.active(connection, after=after, limit=DECIDE_BATCH)
@@ -74,6 +78,7 @@ async def decide_due(services: Services, *, at_once: bool = False) -> int:
         if chats[-1] == after:  # nothing moved on (cannot happen; never loop on it)
             return queued
         after = chats[-1]
+    return queued
 
 
 async def _end(services: Services, chat_id: int, reason: SubscriptionEnd, error: str) -> None:
@@ -190,14 +195,22 @@ async def send_outbox(
     worker: str,
     *,
     deciding: asyncio.Future[Any] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Delivery:
     """Send every claimable row, ``DIGEST_SENDERS`` at a time, until none is left and
     ``deciding`` (the decider, running meanwhile) is done: 403 ends the subscription at once,
     429 puts the row back for Telegram's ``retry_after``, other failures back off and are
-    retried a few times (rows falling due again within ``RETRY_WAIT`` are waited for)."""
+    retried a few times (rows falling due again within ``RETRY_WAIT`` are waited for).
+
+    Once ``stop`` is set, nothing more is claimed: the rows in hand are sent and recorded, and
+    the rest stay in the outbox, unclaimed, for the next run of any process."""
     senders = services.settings.digest_senders
     sender = _Sender(bot, services, worker, senders)
     while True:
+        if stop is not None and stop.is_set():
+            if sender.in_flight:
+                await asyncio.wait(sender.in_flight)
+            return sender.delivery
         room = 2 * senders - len(sender.in_flight)
         if room < senders:  # claim in batches, once half of what is queued has gone
             await asyncio.wait(sender.in_flight, return_when=asyncio.FIRST_COMPLETED)
@@ -219,17 +232,31 @@ async def send_outbox(
             retry = await outbox.soonest_retry(connection)
         if retry is None or retry > _now() + RETRY_WAIT:
             return sender.delivery
-        await asyncio.sleep(max(0.0, (retry - _now()).total_seconds()))
+        await _sleep(max(0.0, (retry - _now()).total_seconds()), stop)
+
+
+async def _sleep(seconds: float, stop: asyncio.Event | None) -> None:
+    """``asyncio.sleep``, cut short when ``stop`` is set."""
+    if stop is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 async def run_digests(
-    bot: ExtBot[Any], services: Services, worker: str, *, at_once: bool = False
+    bot: ExtBot[Any],
+    services: Services,
+    worker: str,
+    *,
+    at_once: bool = False,
+    stop: asyncio.Event | None = None,
 ) -> Delivery:
     """Decide the digests that fell due (all of them: ``at_once``) and send them, sending from
-    the first one decided."""
-    deciding = asyncio.create_task(decide_due(services, at_once=at_once))
+    the first one decided; ``stop`` ends both after what is in hand (see ``send_outbox``)."""
+    deciding = asyncio.create_task(decide_due(services, at_once=at_once, stop=stop))
     try:
-        delivery = await send_outbox(bot, services, worker, deciding=deciding)
+        delivery = await send_outbox(bot, services, worker, deciding=deciding, stop=stop)
     finally:
         if not deciding.done():
             deciding.cancel()
@@ -245,16 +272,40 @@ def schedule_digests(job_queue: Any, interval: float, *, first: float | None = N
     )
 
 
+class DigestJobQueue(JobQueue[Any]):
+    """PTB's JobQueue, stopped so that a fan-out ends cleanly when the process stops.
+
+    ``stop`` (called by ``Application.stop`` once the updates in hand are answered) first
+    pauses the scheduler: APScheduler shuts down on a later turn of the event loop, and a job
+    falling due in between would be started and cancelled at once (an error in the log, and a
+    run cut anywhere). Then it sets ``stopping``: a running digest run sends the rows it has
+    claimed, records them and returns, leaving the rest unclaimed for the next run, here after
+    a restart or in another process, instead of holding the stop for the whole fan-out or
+    leaving claims to run out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping = asyncio.Event()
+
+    async def stop(self, wait: bool = True) -> None:
+        self.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        await super().stop(wait)
+
+
 async def digest_job(context: Any) -> None:
     """The JobQueue's callback (named ``digests``): decides and sends, then schedules itself
     ``DIGEST_CHECK_SECONDS`` after it ends."""
     services: Services = context.application.bot_data[SERVICES_KEY]
     worker: str = context.application.bot_data.setdefault(WORKER_KEY, worker_name())
+    queue = context.job_queue
+    stop = queue.stopping if isinstance(queue, DigestJobQueue) else None
     try:
-        delivery = await run_digests(context.bot, services, worker)
+        delivery = await run_digests(context.bot, services, worker, stop=stop)
     finally:
-        if context.application.running:
-            schedule_digests(context.job_queue, context.job.data)
+        if context.application.running and not (stop is not None and stop.is_set()):
+            schedule_digests(queue, context.job.data)
     if delivery.queued or delivery.sent or delivery.failed or delivery.ended:
         log.info(
             "digests: %d decided, %d sent, %d failed, %d ended",
