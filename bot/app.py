@@ -55,6 +55,7 @@ from handlers import (
     status,
     subscriptions,
 )
+from handlers.cache import RenderedReplies
 from handlers.callbacks import (
     DRAFT_PREFIX,
     INCIDENTS_PREFIX,
@@ -92,6 +93,7 @@ def build_services(settings: Settings) -> Services:
         db=Database(settings.database_url),
         catalogs=catalogs,
         vocabulary=build_vocabulary(catalogs),
+        stats_replies=RenderedReplies(settings.stats_cache_size),
     )
 
 
@@ -179,8 +181,10 @@ def build_application(
             )
         )
         .concurrent_updates(PerChatUpdateProcessor())
-        # Sends through aiohttp (getUpdates stays on PTB's httpx): see bot.request.
+        # Every Bot API call through aiohttp (see bot.request); long polling on a connection of
+        # its own, as PTB does.
         .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

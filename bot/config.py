@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     #: How long a sender's claim on a digest lasts: if its process dies, another process sends
     #: the digest once the claim has run out.
     digest_lease_seconds: float = Field(default=120.0, ge=1)
+    #: /stats replies kept as rendered until the data change (see ``handlers.cache``); 0: none.
+    stats_cache_size: int = Field(default=1024, ge=0)
     #: Webhook mode (``python -m bot webhook``): the public HTTPS URL Telegram posts updates to,
     #: e.g. https://bot.example.org/telegram (a reverse proxy terminating TLS forwards them to
     #: WEBHOOK_LISTEN:WEBHOOK_PORT).

@@ -3,14 +3,14 @@
 Every line reads ``<time> <level> <logger> update_id=<id> chat_id=<id> <message>``; outside the
 handling of an update (start, shutdown, the digest job) both ids are ``-``. The ids come from
 context variables that :class:`bot.updates.PerChatUpdateProcessor` sets around each update, so
-everything logged meanwhile carries them: our handlers, PTB, the rate limiter, httpx.
+everything logged meanwhile carries them: our handlers, PTB, the rate limiter, the requests.
 
 A traceback stays on its event's line: every line break inside a record (a multi-line message,
 the traceback, a stack) is written as the two characters ``\\n``, so that one event is one line
 for grep, journald and log shippers; ``sed 's/\\\\n/\\n/g'`` gives the lines back.
 
 Secrets are replaced by ``***`` before a record is formatted by any handler that has the
-:class:`RedactingFilter`: the bot token (it is in every Bot API URL that httpx logs:
+:class:`RedactingFilter`: the bot token (it is in every Bot API URL that ``bot.request`` logs at DEBUG:
 ``/bot123:ABC…/sendMessage``), every other ``SecretStr`` setting, the database password, and
 anything of the form ``scheme://user:password@`` or ``/bot<id>:<secret>/``.
 """

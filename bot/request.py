@@ -9,6 +9,7 @@ emulator, parses HTTP in C and keeps idle connections in a queue. Parameters go 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 __all__ = ["AiohttpRequest"]
+
+log = logging.getLogger(__name__)
 
 
 class AiohttpRequest(BaseRequest):
@@ -114,8 +117,12 @@ class AiohttpRequest(BaseRequest):
             kwargs["headers"] = {"Content-Type": "application/json"}
         try:
             async with session.request(method, url, timeout=timeout, **kwargs) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        # As httpx logs its requests (at DEBUG here): the URL holds the token, which the log's
+        # handler masks (bot.logs).
+        log.debug("HTTP Request: %s %s %d", method, url, response.status)
+        return response.status, body

@@ -264,6 +264,29 @@ class OfficialTotal(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
 
 
+#: The tables every figure the bot shows is read from: a change to any of them, however it is
+#: made (the bot, an import, an operator's SQL), moves ``DataVersion.version`` on (triggers of
+#: migration 011), so that replies rendered from them can be kept until then.
+FIGURE_TABLES = (
+    "districts",
+    "district_names",
+    "issuer_names",
+    "incidents",
+    "incident_sources",
+    "incident_totals",
+    "official_totals",
+)
+
+
+class DataVersion(Base):
+    """One row: how many times the tables of ``FIGURE_TABLES`` have changed."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class Chat(Base):
     """Per-chat settings. A row exists only once a chat has chosen something."""
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import (
     Chat,
+    DataVersion,
     DatePrecision,
     Device,
     Incident,
@@ -784,6 +785,23 @@ def outlet(url: str) -> str:
 
 async def chat_language(db: Reader, chat_id: int) -> str | None:
     return await db.scalar(select(Chat.language).where(Chat.chat_id == chat_id))
+
+
+_DATA_VERSION = select(DataVersion.version).where(DataVersion.id == 1).scalar_subquery()
+
+
+async def data_version(db: Reader) -> int:
+    """How many times the tables the figures come from have changed (``DataVersion``)."""
+    return int(await db.scalar(select(_DATA_VERSION)) or 0)
+
+
+async def language_and_version(db: Reader, chat_id: int | None) -> tuple[str | None, int]:
+    """A chat's stored language and :func:`data_version`, in one statement."""
+    if chat_id is None:
+        return None, await data_version(db)
+    language = select(Chat.language).where(Chat.chat_id == chat_id).scalar_subquery()
+    stored, version = (await db.execute(select(language, _DATA_VERSION))).one()
+    return stored, int(version or 0)
 
 
 async def chat_languages(db: Reader, chat_ids: Sequence[int]) -> dict[int, str | None]:

@@ -17,9 +17,19 @@ from db import queries
 from db.gazetteer import Gazetteer
 from db.outbox import Delivery
 from db.session import Database
+from handlers.cache import RenderedReplies
 from handlers.parsing import Vocabulary
 
 SERVICES_KEY = "services"
+
+
+def language_chat(update: object) -> int | None:
+    """The chat whose stored language an update is answered in. An inline query has no chat:
+    the user's private chat with the bot (its id is the user's) holds the language they chose."""
+    if not isinstance(update, Update):
+        return None
+    chat = update.effective_chat or update.effective_user
+    return chat.id if chat is not None else None
 
 
 @dataclass
@@ -36,6 +46,8 @@ class Services:
     alerted: dict[str, float] = field(default_factory=dict)
     #: Runs the digests now (``/digest_now``); set by the composition root (``bot.digests``).
     deliver_digests: Callable[[ExtBot[Any]], Awaitable[Delivery]] | None = None
+    #: /stats replies as rendered, kept while the data stay at the version they were read at.
+    stats_replies: RenderedReplies = field(default_factory=RenderedReplies)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -68,20 +80,23 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         anyway saves a connection and its transaction)."""
         if self._translator is None:
             stored = None
-            user_language = None
-            if isinstance(update, Update):
-                if update.effective_user is not None:
-                    user_language = update.effective_user.language_code
-                # An inline query has no chat: the user's private chat with the bot (its id is
-                # the user's) holds the language they chose.
-                chat = update.effective_chat or update.effective_user
-                if chat is not None and connection is not None:
-                    stored = await queries.chat_language(connection, chat.id)
-                elif chat is not None:
-                    async with self.services.db.read() as fresh:
-                        stored = await queries.chat_language(fresh, chat.id)
-            catalogs = self.services.catalogs
-            self._translator = catalogs.translator(catalogs.pick(stored, user_language))
+            chat_id = language_chat(update)
+            if chat_id is not None and connection is not None:
+                stored = await queries.chat_language(connection, chat_id)
+            elif chat_id is not None:
+                async with self.services.db.read() as fresh:
+                    stored = await queries.chat_language(fresh, chat_id)
+            return self.choose_translator(update, stored)
+        return self._translator
+
+    def choose_translator(self, update: object, stored: str | None) -> Translator:
+        """:meth:`translator`, for a handler that read the chat's stored language itself (of
+        :func:`language_chat`, with what else it reads in the same statement)."""
+        user_language = None
+        if isinstance(update, Update) and update.effective_user is not None:
+            user_language = update.effective_user.language_code
+        catalogs = self.services.catalogs
+        self._translator = catalogs.translator(catalogs.pick(stored, user_language))
         return self._translator
 
     async def translator_for(self, chat_id: int) -> Translator:

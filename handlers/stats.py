@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from telegram import Update
 
 from db import queries
-from handlers.context import BotContext
+from handlers.context import BotContext, language_chat
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import render_problems
 from handlers.render.stats import render_comparison, render_stats, stats_keyboard
@@ -38,12 +38,22 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
         return
     f = parsed.filter
     day = context.today()
-    # The chat's language and the figures on one connection (one transaction, not two).
+    by = compiled_by(context)
+    replies = services.stats_replies
+    # On one connection: the chat's language and the data version in one statement, then the
+    # figures, unless this reply was rendered already from the data as they are.
     async with services.db.read() as connection:
-        t = await context.translator(update, connection)
-        report = await queries.stats_report(connection, f, today=day)
-    text = render_stats(t, services.gazetteer, report, compiled_by=compiled_by(context), today=day)
-    await reply(update, text, stats_keyboard(t, services.gazetteer, f))
+        stored, version = await queries.language_and_version(connection, language_chat(update))
+        t = context.choose_translator(update, stored)
+        key = (f, t.lang, day, by)
+        rendered = replies.get(version, key)
+        if rendered is None:
+            report = await queries.stats_report(connection, f, today=day)
+    if rendered is None:
+        text = render_stats(t, services.gazetteer, report, compiled_by=by, today=day)
+        rendered = (text, stats_keyboard(t, services.gazetteer, f))
+        replies.put(version, key, rendered)
+    await reply(update, *rendered)
 
 
 async def compare_command(update: Update, context: BotContext) -> None:

@@ -1,5 +1,5 @@
 """The log: one line per event, the update and chat ids on every line written while an update is
-handled, and never a secret, even at DEBUG with httpx logging every request URL."""
+handled, and never a secret, even at DEBUG with every request URL logged (bot.request)."""
 
 from __future__ import annotations
 
@@ -39,8 +39,8 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def debug_log(settings: Settings) -> Iterator[tuple[io.StringIO, Records]]:
-    """The production handler on the root logger at DEBUG, httpx and httpcore at DEBUG too
-    (as someone chasing a problem would set them), and what httpx logged before redaction."""
+    """The production handler on the root logger at DEBUG (as someone chasing a problem would
+    set it), and what the bot's request log (``bot.request``) wrote before redaction."""
     stream = io.StringIO()
     handler = build_handler(
         stream,
@@ -48,14 +48,13 @@ def debug_log(settings: Settings) -> Iterator[tuple[io.StringIO, Records]]:
     )
     raw = Records()
     root = logging.getLogger()
-    loggers = [logging.getLogger(name) for name in ("httpx", "httpcore", "aiosqlite")]
+    loggers = [logging.getLogger(name) for name in ("bot.request", "aiosqlite")]
     levels = [root.level, *(logger.level for logger in loggers)]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     loggers[0].addHandler(raw)
     loggers[0].setLevel(logging.DEBUG)
-    loggers[1].setLevel(logging.DEBUG)
-    loggers[2].setLevel(logging.INFO)  # a line per database call: not what is tested here
+    loggers[1].setLevel(logging.INFO)  # a line per database call: not what is tested here
     try:
         yield stream, raw
     finally:
@@ -87,7 +86,8 @@ async def test_the_running_bot_logs_ids_and_no_token(
             await app.expect(int(update["update_id"]))
             handled[int(update["update_id"])] = chat
     lines = stream.getvalue().splitlines()
-    # httpx did log the token in its request URLs: the handler had something to redact.
+    # The request log (bot.request) did write the token in its URLs: the handler had something
+    # to redact.
     assert any(TOKEN in message for message in raw.messages)
     assert not [line for line in lines if SECRET_PART in line]
     assert any("/bot***/getUpdates" in line for line in lines)
