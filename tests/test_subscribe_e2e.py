@@ -1,10 +1,12 @@
 """Digests through the emulator: /subscribe in three languages, /digest_now, corrections to those
-who were sent the old figure, nothing sent twice, blocked and deactivated subscribers ended."""
+who were sent the old figure, nothing sent twice, blocked and deactivated subscribers ended; with
+the bot long polling and in webhook mode."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import delete, select
 
@@ -28,10 +30,13 @@ EN, RU, AZ, LATE, GONE, LONG, SLOW = 7001, 7002, 7003, 7004, 7005, 7006, 7007
 USERS = {EN: "en", RU: "ru", AZ: "az", LATE: "en", GONE: "en", LONG: "en", SLOW: "en"}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
-    # A fan-out to a thousand chats takes longer than one reply.
-    async with emulated_bot(settings, "123456789:DIGEST-TOKEN", wait=120) as running:
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["polling", "webhook"])
+async def bot(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[EmulatedBot]:
+    # A fan-out to a thousand chats takes longer than one reply. Every test runs with the bot
+    # long polling and with the emulator posting to its webhook.
+    async with emulated_bot(
+        settings, "123456789:DIGEST-TOKEN", wait=120, mode=request.param
+    ) as running:
         running.emulator.add_private_chat(OWNER, first_name="Owner", language_code="en")
         for user, lang in USERS.items():
             running.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
