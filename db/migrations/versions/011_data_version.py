@@ -4,8 +4,8 @@
 many times under load) for as long as ``data_version.version`` stays where it was when they were
 rendered. Triggers move it on, so that no way of changing the figures (the bot's writes in any
 process, an import, an operator's SQL) can leave a reply standing that the data no longer
-support. On PostgreSQL one statement-level trigger per table and statement; SQLite has row-level
-triggers only.
+support. On PostgreSQL statement-level triggers move it once per transaction; SQLite has row-level
+triggers only, which move it once per row.
 
 Revision ID: 011
 Revises: 010
@@ -33,6 +33,8 @@ TABLES = (
     "official_totals",
 )
 BUMP = "UPDATE data_version SET version = version + 1 WHERE id = 1"
+#: The transaction-local setting that says this transaction moved the counter already.
+DONE = "casualty_bot.data_version_moved"
 
 
 def upgrade() -> None:
@@ -44,9 +46,14 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO data_version (id, version) VALUES (1, 0)")
     if op.get_bind().dialect.name == "postgresql":
+        # Once per transaction (a transaction-local setting remembers it): a reader needs to
+        # know that the data changed, not how often, and an import of 2,000 incidents ran
+        # some 10,000 statements that each moved the counter (0.62 s became 0.91 s).
         op.execute(
-            "CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS "
-            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+            "CREATE FUNCTION bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF current_setting('{DONE}', true) IS DISTINCT FROM txid_current()::text THEN "
+            f"{BUMP}; PERFORM set_config('{DONE}', txid_current()::text, true); "
+            "END IF; RETURN NULL; END $$"
         )
         for table in TABLES:
             op.execute(
