@@ -11,7 +11,7 @@ from telegram.constants import ChatAction
 from db import series as monthly
 from handlers.context import BotContext
 from handlers.render.chart import chart_caption, chart_png, chart_text
-from handlers.replies import filter_or_problems, reply
+from handlers.replies import filter_or_problems, reply, show_action
 from handlers.stats import compiled_by
 
 
@@ -31,7 +31,7 @@ async def chart_command(update: Update, context: BotContext) -> None:
             update, chart_text(t, services.gazetteer, series, compiled_by=compiled_by(context))
         )
         return
-    await message.reply_chat_action(ChatAction.UPLOAD_PHOTO)
+    await show_action(update, ChatAction.UPLOAD_PHOTO)
     # Drawing takes 0.1–0.3 s of CPU (more the first time: matplotlib is imported then), so it
     # runs in a worker thread, not on the event loop.
     source = compiled_by(context)

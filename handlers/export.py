@@ -9,7 +9,6 @@ from contextlib import aclosing
 
 from telegram import InputFile, Update
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
 
 from db import export
 from handlers.context import BotContext
@@ -20,7 +19,7 @@ from handlers.render.export import (
     render_export_empty,
     render_export_too_large,
 )
-from handlers.replies import filter_or_problems, reply
+from handlers.replies import filter_or_problems, reply, show_action
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +41,7 @@ async def export_command(update: Update, context: BotContext) -> None:
     f = await filter_or_problems(update, context, context.args or ())
     if f is None:
         return
-    try:  # a large export takes a few seconds
-        await message.reply_chat_action(ChatAction.UPLOAD_DOCUMENT)
-    except TelegramError as exc:
-        log.debug("chat action: %s", exc)
+    await show_action(update, ChatAction.UPLOAD_DOCUMENT)  # a large export takes a few seconds
     exported_at = dt.datetime.now(dt.UTC)
     with CsvDocument(services.gazetteer, t.lang) as document:
         too_large = False

@@ -31,7 +31,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
-from handlers.replies import reply
+from handlers.replies import reply, show_action
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +101,7 @@ async def import_document(update: Update, context: BotContext) -> None:
         await reply(update, render_import_problems(t, services.gazetteer, name, parsed.problems))
         return
     rows = parsed.rows
-    try:  # a large file takes a few seconds
-        await message.reply_chat_action(ChatAction.TYPING)
-    except TelegramError as exc:
-        log.debug("chat action: %s", exc)
+    await show_action(update, ChatAction.TYPING)  # a large file takes a few seconds
     if needs_review(context, role):
         async with services.db.read() as connection:
             skipped = await imports.present_lines(connection, rows)

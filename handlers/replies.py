@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from db.queries import IncidentFilter
 from handlers.context import BotContext
@@ -22,6 +22,18 @@ async def reply(update: Update, text: str, keyboard: InlineKeyboardMarkup | None
     if message is None:
         return
     await message.reply_text(text, reply_markup=keyboard, do_quote=False)
+
+
+async def show_action(update: Update, action: str) -> None:
+    """Show "sending a photo…" (or another chat action) while a slow reply is made. Only a hint:
+    if Telegram refuses it (a 429, a 5xx), the reply is made all the same."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        await message.reply_chat_action(action)
+    except TelegramError as exc:
+        log.debug("chat action: %s", exc)
 
 
 async def edit(update: Update, text: str, keyboard: InlineKeyboardMarkup | None = None) -> None:

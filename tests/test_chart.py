@@ -212,6 +212,17 @@ async def test_chart_is_a_photo_with_a_caption_in_the_chat_language(
     assert (user_id, "upload_photo") in chart_bot.emulator.chat_actions
 
 
+async def test_a_refused_chat_action_does_not_stop_the_chart(
+    chart_bot: EmulatedBot, user_id: int
+) -> None:
+    """The chat action ("sending a photo") is a hint: Telegram refusing it changes nothing."""
+    _user(chart_bot, user_id, "en")
+    chart_bot.emulator.fail_sends(user_id, 500, "Internal Server Error")
+    reply = _only(await chart_bot.send(user_id, "/chart 2023"))
+    assert reply.method == "sendPhoto" and reply.photo is not None
+    assert (user_id, "upload_photo") not in chart_bot.emulator.chat_actions
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_no_incidents_is_said_in_words_without_a_photo(
     chart_bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str

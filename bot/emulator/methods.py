@@ -193,10 +193,14 @@ class BotAPIMethods(EmulatorState):
         if chat.bot_status == "left":
             raise ApiError.forbidden(f"bot is not a member of the {kind}")
 
-    def _take_send(self, chat: ChatState, method: str) -> None:
+    def _take_fault(self, chat: ChatState) -> None:
+        """The next fault ``fail_sends`` set up for the chat, if any, for any request to it."""
         faults = self.faults.get(chat.id)
         if faults and (fault := faults.pop(0)) is not None:
             raise fault
+
+    def _take_send(self, chat: ChatState, method: str) -> None:
+        self._take_fault(chat)
         slow = self.slow.get(chat.id)
         if slow:
             RESPONSE_DELAY.set(slow.pop(0))
@@ -763,6 +767,7 @@ class BotAPIMethods(EmulatorState):
         if action not in CHAT_ACTIONS:
             raise _bad("wrong parameter action in request")
         chat = self._writable_chat(params)
+        self._take_fault(chat)
         self.chat_actions.append((chat.id, str(action)))
         return True
 

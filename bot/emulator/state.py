@@ -552,7 +552,7 @@ class EmulatorState:
     ) -> None:
         """Let ``after`` sends to ``chat_id`` through, then answer the next ``times`` with this
         error (a fault on the way: a 5xx, or a 429 with ``retry_after``). Not counted as the
-        flood limiter's 429s."""
+        flood limiter's 429s. Chat actions (``sendChatAction``) count as sends here."""
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         faults = self.faults.setdefault(chat_id, [])
         faults += [None] * after
