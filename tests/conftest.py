@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import build_services, prepare_database
 from bot.config import Settings, async_database_url, load_settings
-from bot.emulator import BotAPIEmulator, RateLimits, load_spec
+from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
 from bot.harness import EmulatedBot, Mode
 from bot.i18n import Catalogs
 from handlers.context import Services
@@ -191,6 +191,18 @@ async def emulated_bot(
         yield bot
     assert emulator.spec_problems == []
     assert emulator.count_429 == 0
+
+
+def only(messages: list[SentMessage]) -> SentMessage:
+    """The one message a step sent (else the test fails, naming what was sent)."""
+    assert len(messages) == 1, [(m.method, m.plain) for m in messages]
+    return messages[0]
+
+
+def add_reader(bot: EmulatedBot, user_id: int, lang: str | None) -> int:
+    """A private chat with Leyla, whose Telegram language is ``lang``; her user id."""
+    bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code=lang)
+    return user_id
 
 
 async def own_database(settings: Settings, directory: Path, suffix: str) -> str:

@@ -34,7 +34,7 @@ from handlers.context import Services
 from handlers.render import DEVICE_LABELS
 from handlers.render.admin import problem_text, refused_text
 from handlers.render.conversation import question
-from tests.conftest import ADMIN_ID, emulated_bot
+from tests.conftest import ADMIN_ID, emulated_bot, only
 
 LANGUAGES = ("en", "ru")
 
@@ -60,11 +60,6 @@ async def _figures(services: Services) -> tuple[Counts, int]:
 async def _pending_changes(services: Services) -> int:
     async with services.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(Change)) or 0)
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
 
 
 def _text(message: SentMessage) -> str:
@@ -95,16 +90,14 @@ class Chatter:
         return self.t.pgettext("button", label)
 
     async def send(self, text: str) -> SentMessage:
-        return _only(await self.bot.send(self.user_id, text))
+        return only(await self.bot.send(self.user_id, text))
 
     async def send_all(self, text: str) -> list[SentMessage]:
         return await self.bot.send(self.user_id, text)
 
     async def press(self, message: SentMessage, label: str) -> SentMessage:
         """Press the button labelled ``label``: the message is edited in place."""
-        edited = _only(
-            await self.bot.press(self.user_id, message.message_id, _data(message, label))
-        )
+        edited = only(await self.bot.press(self.user_id, message.message_id, _data(message, label)))
         assert edited.method == "editMessageText"
         assert edited.message_id == message.message_id
         return edited
@@ -674,7 +667,7 @@ async def test_add_alone_in_a_group_points_to_the_private_chat(
     await owner_of("en")
     group = -2000 - user_id
     bot.emulator.add_group_chat(group, "Newsroom", member_ids=[ADMIN_ID])
-    reply = _only(await bot.send(ADMIN_ID, "/add", chat_id=group))
+    reply = only(await bot.send(ADMIN_ID, "/add", chat_id=group))
     assert "send /add in a private chat with me" in _text(reply)
     assert "/add date=2023-07-13 district=Kalbajar" in _text(reply)
     assert reply.buttons == []
@@ -691,16 +684,16 @@ async def test_a_reader_is_refused(
 ) -> None:
     bot.emulator.add_private_chat(user_id, first_name="Reader", language_code=lang)
     t = catalogs.translator(lang)
-    assert _text(_only(await bot.send(user_id, "/add"))) == refused_text(t, False)
+    assert _text(only(await bot.send(user_id, "/add"))) == refused_text(t, False)
     # Nothing started: a date sent now is read as /stats filters.
     assert t._("Filters: {filters}").split("{")[0] in _text(
-        _only(await bot.send(user_id, "2023-07-13"))
+        only(await bot.send(user_id, "2023-07-13"))
     )
     assert _text(
-        _only(await bot.send(user_id, "/add date=2023-07-13 district=Kalbajar civilian_killed=1"))
+        only(await bot.send(user_id, "/add date=2023-07-13 district=Kalbajar civilian_killed=1"))
     ) == refused_text(t, False)
     # /cancel means nothing outside a conversation.
-    assert _text(_only(await bot.send(user_id, "/cancel"))) == t._("There is nothing to cancel.")
+    assert _text(only(await bot.send(user_id, "/cancel"))) == t._("There is nothing to cancel.")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -726,7 +719,7 @@ async def test_forged_buttons_are_refused_and_change_nothing(
 
     bot.emulator.add_private_chat(user_id, first_name="Mallory", language_code=lang)
     t = catalogs.translator(lang)
-    own = _only(await bot.send(user_id, "/start"))
+    own = only(await bot.send(user_id, "/start"))
     requests = len(bot.emulator.requests)
     forged = [
         AddButton(session.session, AddAction.CONFIRM).encode(),

@@ -21,7 +21,7 @@ from db import queries
 from db.models import AuditEntry, Change, Incident, OfficialTotal
 from db.queries import IncidentFilter, Period
 from handlers.context import Services
-from tests.conftest import ADMIN_ID, emulated_bot
+from tests.conftest import ADMIN_ID, emulated_bot, only
 
 OWNER = ADMIN_ID
 SECOND_OWNER = 4343
@@ -51,11 +51,6 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
         yield running
 
 
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
-
-
 def _text(messages: list[SentMessage]) -> str:
     return "\n".join(m.plain or "" for m in messages)
 
@@ -79,7 +74,7 @@ async def _press(
 
 async def _own_message(bot: EmulatedBot, user: int) -> int:
     """A message of the bot in the user's own chat, whose buttons the user can forge."""
-    return _only(await bot.send(user, "/whoami")).message_id
+    return only(await bot.send(user, "/whoami")).message_id
 
 
 def _change_id(card: SentMessage) -> int:
@@ -123,7 +118,7 @@ async def test_a_stranger_is_refused_every_admin_command(
 ) -> None:
     before = await _national(sandbox)
     audit = await _count(sandbox, AuditEntry)
-    reply = _only(await bot.send(STRANGER, command))
+    reply = only(await bot.send(STRANGER, command))
     expected = (
         "Only the bot's owners can do this."
         if command.startswith(("/admin", "/pending"))
@@ -138,7 +133,7 @@ async def test_the_refusal_is_in_the_users_language(
     bot: EmulatedBot, catalogs: Catalogs, sandbox: Services, user_id: int
 ) -> None:
     bot.emulator.add_private_chat(user_id, first_name="Anna", language_code="ru")
-    reply = _only(await bot.send(user_id, ADD))
+    reply = only(await bot.send(user_id, ADD))
     assert reply.plain == catalogs.translator("ru")._("Only the bot's admins can do this.")
 
 
@@ -146,7 +141,7 @@ async def test_an_editor_cannot_appoint_editors(
     bot: EmulatedBot, catalogs: Catalogs, sandbox: Services
 ) -> None:
     await _editor(bot, EDITOR)
-    reply = _only(await bot.send(EDITOR, f"/admin add {STRANGER}"))
+    reply = only(await bot.send(EDITOR, f"/admin add {STRANGER}"))
     assert reply.plain == catalogs.translator("ru")._("Only the bot's owners can do this.")
     assert "Only the bot's admins" in _text(await bot.send(STRANGER, "/history 1"))
 
@@ -161,7 +156,7 @@ async def test_owners_appoint_list_and_remove_editors(
     assert _text(await bot.send(OWNER, "/whoami")) == f"Your user id is {OWNER}. Role: owner."
     assert "no longer an editor" in _text(await bot.send(OWNER, f"/admin remove {EDITOR}"))
     assert "Only the bot's admins" not in _text(await bot.send(OWNER, "/history 1"))
-    refused = _only(await bot.send(EDITOR, "/history 1"))
+    refused = only(await bot.send(EDITOR, "/history 1"))
     assert refused.plain == catalogs.translator("ru")._("Only the bot's admins can do this.")
     assert "is not an editor" in _text(await bot.send(OWNER, f"/admin remove {EDITOR}"))
     async with sandbox.db.read() as connection:
@@ -204,7 +199,7 @@ async def test_an_owner_adds_an_incident_and_the_figures_follow(
     bot: EmulatedBot, sandbox: Services
 ) -> None:
     before = await _national(sandbox)
-    reply = _only(await bot.send(OWNER, ADD))
+    reply = only(await bot.send(OWNER, ADD))
     text = reply.plain or ""
     assert text.startswith("Saved as #")
     assert "July 13, 2026 · Kalbajar, Seyidlar" in text
@@ -220,7 +215,7 @@ async def test_an_owner_adds_an_incident_and_the_figures_follow(
     history = _text(await bot.send(OWNER, f"/history {incident_id}"))
     assert f"recorded by user {OWNER}" in history
     # Undo retracts it; the figures are back.
-    undone = _only(await bot.press(OWNER, reply.message_id, _button(reply, "Undo")))
+    undone = only(await bot.press(OWNER, reply.message_id, _button(reply, "Undo")))
     assert f"#{incident_id} is retracted" in (undone.plain or "")
     assert await _national(sandbox) == before
     messages, alert = await _press(bot, OWNER, reply.message_id, _button(reply, "Undo"))
@@ -230,7 +225,7 @@ async def test_an_owner_adds_an_incident_and_the_figures_follow(
 async def test_the_reply_is_in_the_admins_language(
     bot: EmulatedBot, catalogs: Catalogs, sandbox: Services
 ) -> None:
-    reply = _only(await bot.send(SECOND_OWNER, ADD))
+    reply = only(await bot.send(SECOND_OWNER, ADD))
     ru = catalogs.translator("ru")
     assert (reply.plain or "").startswith(ru._("Saved as #{id}").split("{")[0])
     assert "13 июля 2026" in (reply.plain or "")
@@ -309,7 +304,7 @@ async def test_html_in_a_note_is_shown_as_text(bot: EmulatedBot, sandbox: Servic
         "/add date=2026-02-03 district=Lachin military_injured=2 source=https://a.az/html "
         f'note="{note}"'
     )
-    reply = _only(await bot.send(OWNER, command))
+    reply = only(await bot.send(OWNER, command))
     assert f"Note: {note}" in (reply.plain or "")
     assert [e["type"] for e in reply.entities if e["type"] in ("text_link", "italic")] == [
         "text_link"  # the source's link only
@@ -321,7 +316,7 @@ async def test_curly_quotes_from_a_phone_work(bot: EmulatedBot, sandbox: Service
         "/add date=2026-02 district=Lachin military_killed=1 source=https://a.az/curly "
         "note=\u201cnear the road\u201d"
     )
-    reply = _only(await bot.send(OWNER, command))
+    reply = only(await bot.send(OWNER, command))
     assert "February 2026 · Lachin" in (reply.plain or "")
     assert "Note: near the road" in (reply.plain or "")
 
@@ -330,24 +325,24 @@ async def test_curly_quotes_from_a_phone_work(bot: EmulatedBot, sandbox: Service
 
 
 async def test_a_possible_duplicate_needs_confirmation(bot: EmulatedBot, sandbox: Services) -> None:
-    first = _only(await bot.send(OWNER, ADD))
+    first = only(await bot.send(OWNER, ADD))
     assert (first.plain or "").startswith("Saved as #")
     incidents = await _count(sandbox, Incident)
     # Same district and date, another source.
     again = ADD.replace("https://news.az/articles/1", "https://other.az/2")
-    prompt = _only(await bot.send(OWNER, again))
+    prompt = only(await bot.send(OWNER, again))
     assert "Possible duplicates:" in (prompt.plain or "")
     assert "(same district and date)" in (prompt.plain or "")
     assert await _count(sandbox, Incident) == incidents
-    cancelled = _only(await bot.press(OWNER, prompt.message_id, _button(prompt, "Cancel")))
+    cancelled = only(await bot.press(OWNER, prompt.message_id, _button(prompt, "Cancel")))
     assert cancelled.plain == "Cancelled. Nothing was saved."
     assert await _count(sandbox, Incident) == incidents
     # Same source URL, another date: confirmed this time.
     same_source = ADD.replace("date=2026-07-13", "date=2026-07-20")
-    prompt = _only(await bot.send(OWNER, same_source))
+    prompt = only(await bot.send(OWNER, same_source))
     assert "(same source)" in (prompt.plain or "")
     data = _button(prompt, "Save anyway")
-    saved = _only(await bot.press(OWNER, prompt.message_id, data))
+    saved = only(await bot.press(OWNER, prompt.message_id, data))
     assert (saved.plain or "").startswith("Saved as #")
     assert await _count(sandbox, Incident) == incidents + 1
     # The button works once; a stranger replaying it is refused.
@@ -362,7 +357,7 @@ async def test_a_possible_duplicate_needs_confirmation(bot: EmulatedBot, sandbox
 
 
 async def _added(bot: EmulatedBot, user: int = OWNER, command: str = ADD) -> int:
-    text = _only(await bot.send(user, command)).plain or ""
+    text = only(await bot.send(user, command)).plain or ""
     assert text.startswith(("Saved as #", "Сохранено как #")), text
     return int(text.split("#")[1].split()[0])
 
@@ -470,11 +465,11 @@ async def test_an_editors_incident_waits_for_another_admin(
 ) -> None:
     await _editor(bot, EDITOR)
     # The second owner chose Russian for their chat: the bot writes to them in it unprompted.
-    prompt = _only(await bot.send(SECOND_OWNER, "/language"))
+    prompt = only(await bot.send(SECOND_OWNER, "/language"))
     await bot.press(SECOND_OWNER, prompt.message_id, "lang:ru")
     before = await _national(sandbox)
     sent_before = len(bot.emulator.sent)
-    reply = _only(await bot.send(EDITOR, ADD))
+    reply = only(await bot.send(EDITOR, ADD))
     waiting = catalogs.translator("ru")._(
         "Waiting for review as change {id}: it counts nowhere until another admin approves it."
     )
@@ -548,12 +543,12 @@ async def test_a_rejected_or_withdrawn_change_applies_nothing(
     assert any(verdict in (m.plain or "") for m in rejected)
     assert await _national(sandbox) == before
     # A proposal withdrawn by its author.
-    proposal = _only(await bot.send(EDITOR, '/edit 1 civilian_killed=2 reason="ANAMA"'))
+    proposal = only(await bot.send(EDITOR, '/edit 1 civilian_killed=2 reason="ANAMA"'))
     assert await _count(sandbox, Change) >= 2
     pending = _text(await bot.send(OWNER, "/pending"))
     assert "Correction of #1" in pending and "civilians killed: 1 → 2" in pending
     assert "date:" not in pending and "Reason: ANAMA" in pending
-    withdrawn = _only(
+    withdrawn = only(
         await bot.press(EDITOR, proposal.message_id, proposal.buttons[0]["callback_data"])
     )
     assert withdrawn.plain is not None
@@ -616,10 +611,10 @@ async def test_in_a_group_only_an_admins_own_commands_act(
     group = -100_777
     bot.emulator.add_group_chat(group, title="Newsroom", member_ids=(OWNER, STRANGER))
     before = await _national(sandbox)
-    refused = _only(await bot.send(STRANGER, ADD, chat_id=group))
+    refused = only(await bot.send(STRANGER, ADD, chat_id=group))
     assert refused.plain == "Only the bot's admins can do this."
     assert await _national(sandbox) == before
-    saved = _only(await bot.send(OWNER, ADD, chat_id=group))
+    saved = only(await bot.send(OWNER, ADD, chat_id=group))
     assert (saved.plain or "").startswith("Saved as #")
     # A stranger in the group pressing the owner's Undo changes nothing.
     messages, alert = await _press(
@@ -743,7 +738,7 @@ async def test_stats_follow_add_edit_retract_and_restore(
 
     empty = await shown()
     assert "No incidents are recorded for these filters." in empty
-    reply = _only(
+    reply = only(
         await bot.send(
             owner,
             "/add date=2026-05-04 district=Lachin civilian_killed=1 military_injured=2 "
@@ -828,7 +823,7 @@ async def test_a_long_history_fits_in_one_message(bot: EmulatedBot, sandbox: Ser
     reason = "r" * 400
     for n in range(2, 22):
         await bot.send(OWNER, f'/edit {incident_id} civilian_injured={n} reason="{reason}"')
-    reply = _only(await bot.send(OWNER, f"/history {incident_id}"))
+    reply = only(await bot.send(OWNER, f"/history {incident_id}"))
     text = reply.plain or ""
     assert f"#{incident_id}, version 21" in text
     assert "earlier entries are not shown" in text
@@ -876,7 +871,7 @@ async def test_undo_is_only_for_the_author_of_a_new_incident(
     assert await _press(bot, OWNER, mine, "undo|i|3") == ([], "Only its author can undo this (3).")
     group = -100_778
     bot.emulator.add_group_chat(group, title="Desk", member_ids=(OWNER, SECOND_OWNER))
-    saved = _only(await bot.send(OWNER, ADD, chat_id=group))
+    saved = only(await bot.send(OWNER, ADD, chat_id=group))
     incident_id = int((saved.plain or "").split("#")[1].split()[0])
     messages, alert = await _press(
         bot, SECOND_OWNER, saved.message_id, _button(saved, "Undo"), chat_id=group
@@ -911,7 +906,7 @@ async def test_long_links_and_wide_characters_stay_within_telegrams_limits(
     await bot.send(OWNER, f'/edit {incident_id} note="{note}" reason="{"😀" * 499}"')
     for n in range(5):
         await bot.send(OWNER, f'/edit {incident_id} civilian_injured={n + 2} reason="{"😀" * 499}"')
-    history = _only(await bot.send(OWNER, f"/history {incident_id}"))
+    history = only(await bot.send(OWNER, f"/history {incident_id}"))
     assert f"#{incident_id}, version 9" in (history.plain or "")
     assert "civilians injured: 5 → 6" in (history.plain or "")
 

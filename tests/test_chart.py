@@ -15,7 +15,6 @@ from babel.dates import format_date
 from PIL import Image
 
 from bot.config import DEFAULT_SEED_DIR, Settings
-from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
 from bot.i18n import Catalogs, Translator
 from db import queries, series, writes
@@ -33,7 +32,7 @@ from handlers.render.chart import (
     title,
     unplaced_note,
 )
-from tests.conftest import emulated_bot
+from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")
 ROWS = list(csv.DictReader((DEFAULT_SEED_DIR / "incidents.csv").open(encoding="utf-8")))
@@ -44,16 +43,6 @@ FIELDS = tuple(s.field for s in SERIES)
 async def chart_bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
     async with emulated_bot(settings, "123456789:CHART-TOKEN") as running:
         yield running
-
-
-def _user(bot: EmulatedBot, user_id: int, lang: str) -> int:
-    bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code=lang)
-    return user_id
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [(m.method, m.plain) for m in messages]
-    return messages[0]
 
 
 def _filter(services: Services, words: str) -> IncidentFilter:
@@ -196,8 +185,8 @@ async def test_chart_is_a_photo_with_a_caption_in_the_chat_language(
     chart_bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
     t = catalogs.translator(lang)
-    _user(chart_bot, user_id, lang)
-    reply = _only(await chart_bot.send(user_id, "/chart 2023"))
+    add_reader(chart_bot, user_id, lang)
+    reply = only(await chart_bot.send(user_id, "/chart 2023"))
     assert reply.method == "sendPhoto"
     assert reply.photo is not None
     image = Image.open(io.BytesIO(reply.photo))
@@ -216,9 +205,9 @@ async def test_a_refused_chat_action_does_not_stop_the_chart(
     chart_bot: EmulatedBot, user_id: int
 ) -> None:
     """The chat action ("sending a photo") is a hint: Telegram refusing it changes nothing."""
-    _user(chart_bot, user_id, "en")
+    add_reader(chart_bot, user_id, "en")
     chart_bot.emulator.fail_sends(user_id, 500, "Internal Server Error")
-    reply = _only(await chart_bot.send(user_id, "/chart 2023"))
+    reply = only(await chart_bot.send(user_id, "/chart 2023"))
     assert reply.method == "sendPhoto" and reply.photo is not None
     assert (user_id, "upload_photo") not in chart_bot.emulator.chat_actions
 
@@ -228,8 +217,8 @@ async def test_no_incidents_is_said_in_words_without_a_photo(
     chart_bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
     t = catalogs.translator(lang)
-    _user(chart_bot, user_id, lang)
-    reply = _only(await chart_bot.send(user_id, "/chart 2099"))
+    add_reader(chart_bot, user_id, lang)
+    reply = only(await chart_bot.send(user_id, "/chart 2099"))
     assert reply.method == "sendMessage"
     assert reply.photo is None
     assert reply.plain is not None
@@ -243,8 +232,8 @@ async def test_bad_filters_are_named_and_nothing_is_drawn(
     chart_bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
     t = catalogs.translator(lang)
-    _user(chart_bot, user_id, lang)
-    reply = _only(await chart_bot.send(user_id, "/chart 2023 Atlantis 2021-13-45"))
+    add_reader(chart_bot, user_id, lang)
+    reply = only(await chart_bot.send(user_id, "/chart 2023 Atlantis 2021-13-45"))
     assert reply.method == "sendMessage"
     assert reply.photo is None
     assert reply.plain is not None
@@ -267,8 +256,8 @@ async def test_one_incident_from_the_dataset(
     assert _tick_texts(t, services, monthly) == [
         f"{format_date(day, 'LLL', locale='en')}\n{day.year}"
     ]
-    _user(chart_bot, user_id, "en")
-    reply = _only(await chart_bot.send(user_id, "/chart Khojaly"))
+    add_reader(chart_bot, user_id, "en")
+    reply = only(await chart_bot.send(user_id, "/chart Khojaly"))
     assert reply.method == "sendPhoto" and reply.plain is not None
     total = sum(int(row[k]) for k in FIELDS)
     assert f"{total} people killed or injured" in reply.plain
@@ -328,8 +317,8 @@ async def test_incidents_dated_to_a_year_are_counted_apart_and_said(
 
     for lang in LANGUAGES:
         t = catalogs.translator(lang)
-        chat = _user(chart_bot, user_id + 1_000_000 * LANGUAGES.index(lang), lang)
-        reply = _only(await chart_bot.send(chat, "/chart 2019"))
+        chat = add_reader(chart_bot, user_id + 1_000_000 * LANGUAGES.index(lang), lang)
+        reply = only(await chart_bot.send(chat, "/chart 2019"))
         assert reply.method == "sendPhoto" and reply.plain is not None
         assert note is not None and unplaced_note(t, monthly) in reply.plain
         assert reply.caption is not None and visible_length(reply.caption) < MAX_CAPTION
@@ -337,8 +326,8 @@ async def test_incidents_dated_to_a_year_are_counted_apart_and_said(
     # Nothing placed in a month (2018): the figures in words, no photo.
     only_year, _ = await _series_and_stats(sandbox, _filter(sandbox, "2018"))
     assert only_year.months == () and only_year.incidents == 1
-    _user(chart_bot, user_id, "en")
-    reply = _only(await chart_bot.send(user_id, "/chart 2018"))
+    add_reader(chart_bot, user_id, "en")
+    reply = only(await chart_bot.send(user_id, "/chart 2018"))
     assert reply.method == "sendMessage" and reply.plain is not None
     assert "1 person killed or injured" in reply.plain
     assert "1 person in incidents dated only to a year or to several months is not shown" in (

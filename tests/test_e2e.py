@@ -23,7 +23,7 @@ from bot.i18n import Catalogs
 from db.session import Database
 from handlers import render
 from handlers.context import Services
-from tests.conftest import emulated_bot
+from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")
 ROWS = list(csv.DictReader((DEFAULT_SEED_DIR / "incidents.csv").open(encoding="utf-8")))
@@ -39,16 +39,6 @@ def _services(bot: EmulatedBot) -> Services:
     return bot.services
 
 
-def _user(bot: EmulatedBot, user_id: int, lang: str | None) -> int:
-    bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code=lang)
-    return user_id
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
-
-
 def _text(message: SentMessage) -> str:
     assert message.plain is not None
     return message.plain
@@ -58,8 +48,8 @@ def _text(message: SentMessage) -> str:
 async def test_start_greets_in_the_users_language(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    reply = _only(await bot.send(user_id, "/start"))
+    add_reader(bot, user_id, lang)
+    reply = only(await bot.send(user_id, "/start"))
     t = catalogs.translator(lang)
     assert _text(reply).startswith(t._("Hello, {name}!").format(name="Leyla"))
     assert reply.parse_mode == "HTML"
@@ -68,8 +58,8 @@ async def test_start_greets_in_the_users_language(
 async def test_unsupported_telegram_language_falls_back_to_the_default(
     bot: EmulatedBot, user_id: int
 ) -> None:
-    _user(bot, user_id, "de")
-    assert _text(_only(await bot.send(user_id, "/start"))).startswith("Hello, Leyla!")
+    add_reader(bot, user_id, "de")
+    assert _text(only(await bot.send(user_id, "/start"))).startswith("Hello, Leyla!")
 
 
 @pytest.mark.parametrize(
@@ -83,8 +73,8 @@ async def test_unsupported_telegram_language_falls_back_to_the_default(
 async def test_stats_for_a_district_and_a_year(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str, query: str, district: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _text(_only(await bot.send(user_id, f"/stats {query}")))
+    add_reader(bot, user_id, lang)
+    text = _text(only(await bot.send(user_id, f"/stats {query}")))
     t = catalogs.translator(lang)
     rows = [r for r in ROWS if r["district"] == "Kalbajar" and r["date"].startswith("2022")]
     killed = sum(int(r["civilian_killed"]) + int(r["military_killed"]) for r in rows)
@@ -107,8 +97,8 @@ async def test_stats_for_a_district_and_a_year(
 async def test_national_stats_show_the_official_total_beside_the_recorded_incidents(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    reply = _only(await bot.send(user_id, "/stats ..2023-07-31"))
+    add_reader(bot, user_id, lang)
+    reply = only(await bot.send(user_id, "/stats ..2023-07-31"))
     text = _text(reply)
     t = catalogs.translator(lang)
     assert t.number(304) in text  # ANAMA's figure via the Ombudsman, as of 16 June 2023
@@ -130,8 +120,8 @@ async def test_national_stats_show_the_official_total_beside_the_recorded_incide
 
 
 async def test_an_assumed_start_of_count_is_said(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/stats ..2023-07-31")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/stats ..2023-07-31")))
     assert (
         "Official figure: Ombudsman, as of June 16, 2023; the source does not say from when it "
         "counts (taken as November 10, 2020) (made public on July 14, 2023)"
@@ -144,16 +134,16 @@ async def test_a_figure_made_public_after_the_period_is_not_used_for_it(
 ) -> None:
     """ANAMA's 304 refers to 16 June 2023 but was made public on 14 July 2023: for a period ending
     on 16 June the latest figure public by then is ANAMA's 298 of 28 April 2023."""
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/stats ..2023-06-16")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/stats ..2023-06-16")))
     assert "Official figure: ANAMA (Mine Action Agency), as of April 28, 2023" in text
     assert "298 people officially" in text
     assert "304" not in text
 
 
 async def test_sources_keep_unattributed_figures_apart(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/sources")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/sources")))
     assert "• Prosecutor General's Office: 9 statements, latest as of January 28, 2026" in text
     assert "4 further figures come from media reports that do not name their source" in text
     assert "other" not in text
@@ -163,8 +153,8 @@ async def test_a_busy_chat_does_not_hold_up_others(bot: EmulatedBot, user_id: in
     """20 commands from one user wait for their chat's flood limit; another user's command is
     answered meanwhile, and the busy chat's replies keep their order."""
     busy, other = user_id, user_id + 500_000
-    _user(bot, busy, "en")
-    _user(bot, other, "en")
+    add_reader(bot, busy, "en")
+    add_reader(bot, other, "en")
     app = bot.app
     assert isinstance(app, TrackedApplication)
     sent_before = len(bot.emulator.sent)
@@ -181,8 +171,8 @@ async def test_a_busy_chat_does_not_hold_up_others(bot: EmulatedBot, user_id: in
 
 
 async def test_english_stats_wording(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/stats")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/stats")))
     assert "126 people killed or injured" in text
     assert "37 people killed: 32 civilians, 5 military" in text
     assert "89 people injured: 80 civilians, 9 military" in text
@@ -202,14 +192,14 @@ async def test_english_stats_wording(bot: EmulatedBot, user_id: int) -> None:
 async def test_issuers_are_named_in_the_readers_language(
     bot: EmulatedBot, user_id: int, lang: str, issuer: str
 ) -> None:
-    _user(bot, user_id, lang)
-    assert issuer in _text(_only(await bot.send(user_id, "/stats")))
-    assert issuer in _text(_only(await bot.send(user_id, "/sources")))
+    add_reader(bot, user_id, lang)
+    assert issuer in _text(only(await bot.send(user_id, "/stats")))
+    assert issuer in _text(only(await bot.send(user_id, "/sources")))
 
 
 async def test_civilian_filter_in_russian(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "ru")
-    text = _text(_only(await bot.send(user_id, "/stats мирные 2023")))
+    add_reader(bot, user_id, "ru")
+    text = _text(only(await bot.send(user_id, "/stats мирные 2023")))
     rows = [
         r
         for r in ROWS
@@ -222,35 +212,35 @@ async def test_civilian_filter_in_russian(bot: EmulatedBot, user_id: int) -> Non
 
 
 async def test_unknown_word_is_named_with_suggestions(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/stats Kelbajr 2023")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/stats Kelbajr 2023")))
     assert "“Kelbajr”" in text
     assert "Did you mean: Kalbajar?" in text
 
 
 async def test_user_input_comes_back_unchanged(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, '/stats Ali <&> "Veli"')))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, '/stats Ali <&> "Veli"')))
     for word in ("Ali", "<&>", '"Veli"'):
         assert f"“{word}”" in text
     # Plain text in a private chat is read as filters too.
-    text = _text(_only(await bot.send(user_id, "<b>&amp;</b>")))
+    text = _text(only(await bot.send(user_id, "<b>&amp;</b>")))
     assert "“<b>&amp;</b>”" in text
 
 
 async def test_invalid_date_and_empty_result(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
+    add_reader(bot, user_id, "en")
     assert "“2023-02-30” is not a valid date." in _text(
-        _only(await bot.send(user_id, "/stats 2023-02-30"))
+        only(await bot.send(user_id, "/stats 2023-02-30"))
     )
     assert "No incidents are recorded for these filters." in _text(
-        _only(await bot.send(user_id, "/stats Zangilan"))
+        only(await bot.send(user_id, "/stats Zangilan"))
     )
 
 
 async def test_deep_link_runs_stats(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _text(_only(await bot.send(user_id, "/start stats_kalbajar_2022")))
+    add_reader(bot, user_id, "en")
+    text = _text(only(await bot.send(user_id, "/start stats_kalbajar_2022")))
     assert "Filters: Kalbajar · 2022" in text
 
 
@@ -258,8 +248,8 @@ async def test_deep_link_runs_stats(bot: EmulatedBot, user_id: int) -> None:
 async def test_help_lists_every_command_with_examples(
     bot: EmulatedBot, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _text(_only(await bot.send(user_id, "/help")))
+    add_reader(bot, user_id, lang)
+    text = _text(only(await bot.send(user_id, "/help")))
     for command in ("/stats", "/incidents", "/sources", "/language", "/help"):
         assert command in text
     assert "/stats 2021-01-01..2021-06-30" in text
@@ -268,33 +258,33 @@ async def test_help_lists_every_command_with_examples(
 async def test_language_choice_is_remembered_per_chat(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int
 ) -> None:
-    _user(bot, user_id, "en")
-    prompt = _only(await bot.send(user_id, "/language"))
+    add_reader(bot, user_id, "en")
+    prompt = only(await bot.send(user_id, "/language"))
     data = [b["callback_data"] for b in prompt.buttons]
     assert data == ["lang:az", "lang:en", "lang:ru"]
-    edited = _only(await bot.press(user_id, prompt.message_id, "lang:az"))
+    edited = only(await bot.press(user_id, prompt.message_id, "lang:az"))
     assert edited.method == "editMessageText"
     assert _text(edited) == catalogs.translator("az")._("Language set: {language}.").format(
         language="Azərbaycanca"
     )
-    assert _text(_only(await bot.send(user_id, "/start"))).startswith("Salam")
+    assert _text(only(await bot.send(user_id, "/start"))).startswith("Salam")
 
 
 async def test_forged_callback_data_changes_nothing(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    prompt = _only(await bot.send(user_id, "/language"))
+    add_reader(bot, user_id, "en")
+    prompt = only(await bot.send(user_id, "/language"))
     before = len(bot.emulator.requests)
     for data in ("lang:xx", "lang:", "inc|0|99999||||", "inc|-5||||", "nonsense"):
         assert await bot.press(user_id, prompt.message_id, data) == []
     answers = [r for r in bot.emulator.requests[before:] if r.method == "answerCallbackQuery"]
     assert len(answers) == 5  # "nonsense" too: no press is left unanswered
     assert all(r.params.get("show_alert") for r in answers)
-    assert _text(_only(await bot.send(user_id, "/start"))).startswith("Hello")
+    assert _text(only(await bot.send(user_id, "/start"))).startswith("Hello")
 
 
 async def test_incidents_are_paged_with_buttons(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    first = _only(await bot.send(user_id, "/incidents"))
+    add_reader(bot, user_id, "en")
+    first = only(await bot.send(user_id, "/incidents"))
     text = _text(first)
     assert "1–5 of 71" in text
     assert "March 12, 2026" in text  # latest first
@@ -302,20 +292,20 @@ async def test_incidents_are_paged_with_buttons(bot: EmulatedBot, user_id: int) 
     assert [b["text"] for b in first.buttons] == ["Older ›"]
     links = [e for e in first.entities if e["type"] == "text_link"]
     assert len(links) == 5
-    second = _only(await bot.press(user_id, first.message_id, first.buttons[0]["callback_data"]))
+    second = only(await bot.press(user_id, first.message_id, first.buttons[0]["callback_data"]))
     assert second.message_id == first.message_id
     assert "6–10 of 71" in _text(second)
     assert [b["text"] for b in second.buttons] == ["‹ Newer", "Older ›"]
     # A double tap sends the same page again: nothing breaks and nothing is sent.
     assert await bot.press(user_id, first.message_id, first.buttons[0]["callback_data"]) == []
     # A stale or forged offset past the end shows the last page.
-    last = _only(await bot.press(user_id, first.message_id, "inc|500||||"))
+    last = only(await bot.press(user_id, first.message_id, "inc|500||||"))
     assert "71–71 of 71" in _text(last)
 
 
 async def test_every_incident_page_fits_telegrams_limits(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "ru")
-    message = _only(await bot.send(user_id, "/incidents"))
+    add_reader(bot, user_id, "ru")
+    message = only(await bot.send(user_id, "/incidents"))
     offsets = [0]
     while True:
         assert len(_text(message).encode("utf-16-le")) // 2 <= render.MAX_MESSAGE
@@ -325,13 +315,13 @@ async def test_every_incident_page_fits_telegrams_limits(bot: EmulatedBot, user_
         if not forward:
             break
         offsets.append(int(forward[0]["callback_data"].split("|")[1]))
-        message = _only(await bot.press(user_id, message.message_id, forward[0]["callback_data"]))
+        message = only(await bot.press(user_id, message.message_id, forward[0]["callback_data"]))
     assert offsets == list(range(0, 71, 5))  # 71 incidents, 5 a page, each page reached once
 
 
 async def test_incidents_with_filters_in_azerbaijani(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "az")
-    text = _text(_only(await bot.send(user_id, "/incidents Ağdam 2024")))
+    add_reader(bot, user_id, "az")
+    text = _text(only(await bot.send(user_id, "/incidents Ağdam 2024")))
     rows = [r for r in ROWS if r["district"] == "Aghdam" and r["date"].startswith("2024")]
     assert f"1–{min(5, len(rows))}" in text
     assert "Ağdam" in text
@@ -339,8 +329,8 @@ async def test_incidents_with_filters_in_azerbaijani(bot: EmulatedBot, user_id: 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_sources(bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str) -> None:
-    _user(bot, user_id, lang)
-    text = _text(_only(await bot.send(user_id, "/sources")))
+    add_reader(bot, user_id, lang)
+    text = _text(only(await bot.send(user_id, "/sources")))
     t = catalogs.translator(lang)
     assert t._("Where the figures come from") in text
     assert "azernews.az" in text
@@ -348,15 +338,15 @@ async def test_sources(bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang:
 
 
 async def test_unknown_command_gets_a_hint(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    assert "Send /help" in _text(_only(await bot.send(user_id, "/frobnicate")))
+    add_reader(bot, user_id, "en")
+    assert "Send /help" in _text(only(await bot.send(user_id, "/frobnicate")))
 
 
 async def test_group_chat_commands(bot: EmulatedBot, user_id: int) -> None:
     bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code="en")
     bot.emulator.add_group_chat(-1000 - user_id, "Newsroom", member_ids=[user_id])
     text = _text(
-        _only(await bot.send(user_id, "/stats@casualty_bot Fuzuli", chat_id=-1000 - user_id))
+        only(await bot.send(user_id, "/stats@casualty_bot Fuzuli", chat_id=-1000 - user_id))
     )
     assert "Filters: Fuzuli" in text
     # Chatter in a group is not answered.
@@ -395,14 +385,14 @@ async def test_an_unexpected_error_gets_an_apology_and_alerts_the_owners_once(
     async def broken(update: object, context: object) -> None:
         raise RuntimeError("the handler broke\nsecond line")
 
-    _user(bot, user_id, "ru")
+    add_reader(bot, user_id, "ru")
     bot.emulator.add_private_chat(ADMIN_ID, first_name="Owner", language_code="en")
     handler = CommandHandler("broken", broken)
     bot.app.handlers[0].insert(0, handler)  # before the catch-all for unknown commands
     _services(bot).alerted.clear()
     try:
         before = len(bot.emulator.sent)
-        reply = _only(await bot.send(user_id, "/broken"))
+        reply = only(await bot.send(user_id, "/broken"))
         assert _text(reply) == Catalogs.load().translator("ru").gettext(
             "Sorry, something went wrong while answering. Please try again later."
         )
@@ -418,16 +408,16 @@ async def test_an_unexpected_error_gets_an_apology_and_alerts_the_owners_once(
 async def test_database_outage_gets_a_localised_answer_and_the_bot_goes_on(
     bot: EmulatedBot, user_id: int
 ) -> None:
-    _user(bot, user_id, "ru")
+    add_reader(bot, user_id, "ru")
     services = _services(bot)
     working = services.db
     services.db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     try:
-        text = _text(_only(await bot.send(user_id, "/stats")))
+        text = _text(only(await bot.send(user_id, "/stats")))
     finally:
         await services.db.dispose()
         services.db = working
     assert text == Catalogs.load().translator("ru").gettext(
         "The database is temporarily unavailable. Please try again in a few minutes."
     )
-    assert "126" in _text(_only(await bot.send(user_id, "/stats")))
+    assert "126" in _text(only(await bot.send(user_id, "/stats")))

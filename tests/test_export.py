@@ -40,7 +40,7 @@ from handlers.context import Services
 from handlers.parsing import parse_filters, parse_period
 from handlers.render import export as render_export
 from handlers.render import filters_text, render_problems, visible_length
-from tests.conftest import emulated_bot
+from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")
 COUNT_COLUMNS = ("civilian_killed", "civilian_injured", "military_killed", "military_injured")
@@ -51,16 +51,6 @@ STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
     async with emulated_bot(settings, "123456789:EXPORT-TOKEN") as running:
         yield running
-
-
-def _user(bot: EmulatedBot, user_id: int, lang: str) -> int:
-    bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code=lang)
-    return user_id
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [(m.method, m.plain) for m in messages]
-    return messages[0]
 
 
 def _rows(message: SentMessage) -> list[dict[str, str]]:
@@ -128,10 +118,10 @@ async def test_the_file_adds_up_to_stats_for_the_same_filters(
     query: str,
     name_part: str,
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     t = catalogs.translator(lang)
     before = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    message = _only(await bot.send(user_id, f"/export {query}".strip()))
+    message = only(await bot.send(user_id, f"/export {query}".strip()))
     after = dt.datetime.now(dt.UTC)
     rows = _rows(message)
     f = _filter(services, query)
@@ -224,9 +214,9 @@ async def test_the_file_adds_up_to_stats_for_the_same_filters(
 async def test_one_incident_gives_a_file_of_one_row(
     bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     t = catalogs.translator(lang)
-    message = _only(await bot.send(user_id, "/export Khojaly"))
+    message = only(await bot.send(user_id, "/export Khojaly"))
     (row,) = _rows(message)
     assert row["district_key"] == "khojaly"
     assert row["district_name"] == services.gazetteer.name(
@@ -247,9 +237,9 @@ async def test_one_incident_gives_a_file_of_one_row(
 async def test_no_matching_incident_is_answered_in_text_without_a_file(
     bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     t = catalogs.translator(lang)
-    message = _only(await bot.send(user_id, "/export Zangilan 2019"))
+    message = only(await bot.send(user_id, "/export Zangilan 2019"))
     assert message.method == "sendMessage"
     assert message.document is None
     f = _filter(services, "Zangilan 2019")
@@ -264,9 +254,9 @@ async def test_no_matching_incident_is_answered_in_text_without_a_file(
 async def test_bad_filters_are_explained_in_the_chats_language(
     bot: EmulatedBot, services: Services, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     t = catalogs.translator(lang)
-    message = _only(await bot.send(user_id, "/export Narnia 2023-13"))
+    message = only(await bot.send(user_id, "/export Narnia 2023-13"))
     assert message.method == "sendMessage"
     parsed = parse_filters("Narnia 2023-13", services.gazetteer, services.vocabulary)
     assert not parsed.ok
@@ -285,16 +275,16 @@ async def test_a_file_over_telegrams_limit_is_refused(
 ) -> None:
     monkeypatch.setattr(export_handler, "MAX_DOCUMENT_BYTES", 4_000)
     monkeypatch.setattr(export_handler, "BATCH", 5)
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     t = catalogs.translator(lang)
-    message = _only(await bot.send(user_id, "/export"))
+    message = only(await bot.send(user_id, "/export"))
     assert message.method == "sendMessage"
     assert message.document is None
     assert message.plain == html.unescape(
         render_export.render_export_too_large(t, services.gazetteer, IncidentFilter(), 4_000)
     )
     # A smaller query still fits.
-    assert _only(await bot.send(user_id, "/export Khojaly")).method == "sendDocument"
+    assert only(await bot.send(user_id, "/export Khojaly")).method == "sendDocument"
 
 
 # -- streaming -----------------------------------------------------------------------------------
@@ -327,11 +317,11 @@ async def test_same_day_incidents_across_a_batch_boundary(services: Services) ->
 async def test_the_bot_streams_in_small_batches_and_spools_to_disk(
     bot: EmulatedBot, user_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _user(bot, user_id, "en")
-    whole = _rows(_only(await bot.send(user_id, "/export")))
+    add_reader(bot, user_id, "en")
+    whole = _rows(only(await bot.send(user_id, "/export")))
     monkeypatch.setattr(export_handler, "BATCH", 3)
     monkeypatch.setattr(render_export, "SPOOL_BYTES", 2_000)  # past it, a temporary file
-    streamed = _only(await bot.send(user_id, "/export"))
+    streamed = only(await bot.send(user_id, "/export"))
     assert streamed.document is not None and len(streamed.document) > 2_000
     assert _rows(streamed) == whole
 
@@ -401,8 +391,8 @@ async def test_commas_quotes_and_newlines_round_trip_and_private_fields_stay_out
             description="retracted",
             sources=[IncidentSource(url="https://example.org/retracted")],
         )
-    _user(bot, user_id, lang)
-    message = _only(await bot.send(user_id, "/export 2019-03-05"))
+    add_reader(bot, user_id, lang)
+    message = only(await bot.send(user_id, "/export 2019-03-05"))
     (row,) = _rows(message)
     assert int(row["id"]) == published.id
     assert row["settlement"] == AWKWARD_SETTLEMENT

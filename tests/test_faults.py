@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import build_services, prepare_database
 from bot.config import Settings
-from bot.emulator import BotAPIEmulator, RateLimits, SentMessage
+from bot.emulator import BotAPIEmulator, RateLimits
 from bot.harness import EmulatedBot
 from bot.i18n import Catalogs
 from db import queries, subscriptions, totals
@@ -28,7 +28,7 @@ from db.models import AuditEntry, Incident, IncidentStatus, IncidentTotal
 from db.queries import IncidentFilter
 from handlers.context import Services
 from handlers.render import error_text, unavailable_text
-from tests.conftest import bot_environment, emulated_bot, own_database, start_bot_process
+from tests.conftest import bot_environment, emulated_bot, only, own_database, start_bot_process
 
 OWNER = 4242
 
@@ -55,11 +55,6 @@ def error_log() -> Iterator[ErrorLog]:
         yield handler
     finally:
         logger.removeHandler(handler)
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
 
 
 # -- the database goes away and comes back ------------------------------------------------------
@@ -139,25 +134,25 @@ async def test_the_database_going_away_and_coming_back(
     async with emulated_bot(settings, "123456789:FAULT-DB") as bot:
         bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code="ru")
         t = catalogs.translator("ru")
-        before = _only(await bot.send(user_id, "/stats 2023")).plain or ""
+        before = only(await bot.send(user_id, "/stats 2023")).plain or ""
         assert t._("Mine and UXO casualties") in before
         await proxy.cut()
         with error_log() as errors:
             # Every update while the server is away gets the localised notice, nothing else.
             for text in ("/stats 2023", "/incidents", "/subscribe daily", "Füzuli"):
-                reply = _only(await bot.send(user_id, text))
+                reply = only(await bot.send(user_id, text))
                 assert reply.plain == unavailable_text(t), (text, reply.plain)
         assert len(errors.records) == 4  # each logged once, with its update and chat
         assert all(f"chat_id={user_id}" in r.getMessage() for r in errors.records)
         await proxy.start()
         # Back without a restart: the pool replaces its dead connections (pre-ping).
-        assert _only(await bot.send(user_id, "/stats 2023")).plain == before
+        assert only(await bot.send(user_id, "/stats 2023")).plain == before
         # Nothing was written while the server was away: /subscribe did not subscribe.
         async with bot.services.db.session() as session:
             assert await subscriptions.get(session, user_id) is None
         # And writes work again.
         subscribed = t._("Subscribed. You will get what is new {schedule}.").split("{")[0]
-        assert subscribed in (_only(await bot.send(user_id, "/subscribe daily")).plain or "")
+        assert subscribed in (only(await bot.send(user_id, "/subscribe daily")).plain or "")
         async with bot.services.db.session() as session:
             assert await subscriptions.get(session, user_id) is not None
         await bot.send(user_id, "/unsubscribe")  # the store as the test found it
@@ -176,14 +171,14 @@ async def test_500s_lose_only_the_replies_they_hit(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int
 ) -> None:
     bot.emulator.add_private_chat(user_id, first_name="Leyla", language_code="en")
-    expected = _only(await bot.send(user_id, "/stats 2023")).plain
+    expected = only(await bot.send(user_id, "/stats 2023")).plain
     # The reply and the apology after it both get a 500: the user sees nothing for that one.
     bot.emulator.fail_sends(user_id, 500, "Internal Server Error", times=2)
     with error_log() as errors:
         assert await bot.send(user_id, "/stats 2023") == []
     assert len(errors.records) == 1
     # Then Telegram is back: the next message is answered as before, once.
-    assert _only(await bot.send(user_id, "/stats 2023")).plain == expected
+    assert only(await bot.send(user_id, "/stats 2023")).plain == expected
 
 
 async def test_a_reply_that_times_out_is_not_followed_by_an_apology(
@@ -201,7 +196,7 @@ async def test_a_reply_that_times_out_is_not_followed_by_an_apology(
     assert [r.getMessage().split(" update_id")[0] for r in errors.warnings] == [
         "timed out handling"
     ]
-    assert _only(await bot.send(user_id, "/help")).plain
+    assert only(await bot.send(user_id, "/help")).plain
 
 
 async def test_429s_for_a_while_delay_the_reply_and_lose_nothing(
@@ -214,7 +209,7 @@ async def test_429s_for_a_while_delay_the_reply_and_lose_nothing(
     loop = asyncio.get_running_loop()
     started = loop.time()
     with error_log() as errors:
-        reply = _only(await bot.send(user_id, "/stats Fuzuli"))
+        reply = only(await bot.send(user_id, "/stats Fuzuli"))
     assert loop.time() - started >= 2.0  # waited as told, twice
     assert "Fuzuli" in (reply.plain or "")
     assert errors.records == []

@@ -49,7 +49,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
-from tests.conftest import ADMIN_ID, emulated_bot
+from tests.conftest import ADMIN_ID, emulated_bot, only
 
 OWNER = ADMIN_ID  # English
 RU_OWNER = 4343
@@ -536,11 +536,6 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
 OWNERS = {"en": OWNER, "ru": RU_OWNER}
 
 
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
-
-
 def _plain(messages: list[SentMessage]) -> str:
     return "\n".join(m.plain or "" for m in messages)
 
@@ -573,7 +568,7 @@ async def test_an_owner_imports_a_file_and_the_figures_follow(
     killed, injured = sums(rows)
     before = await _national(sandbox)
     incidents = await _count(sandbox, Incident)
-    reply = _only(await bot.send_document(owner, "new-incidents.csv", to_csv(rows)))
+    reply = only(await bot.send_document(owner, "new-incidents.csv", to_csv(rows)))
     text = reply.plain or ""
     assert text.startswith(t._("Imported from {file}").format(file="new-incidents.csv"))
     first, last = (int(n) for n in re.findall(r"#(\d+)", text)[:2])
@@ -600,7 +595,7 @@ async def test_an_owner_imports_a_file_and_the_figures_follow(
     assert set(range(first, last + 1)) <= ids
 
     # The same file again: all skipped as duplicates, nothing changes.
-    again = _only(await bot.send_document(owner, "new-incidents.csv", to_csv(rows)))
+    again = only(await bot.send_document(owner, "new-incidents.csv", to_csv(rows)))
     skipped = t.ngettext(
         "{n} row skipped as a duplicate (already in the store or earlier in the file): line "
         "{lines}.",
@@ -622,7 +617,7 @@ async def test_one_bad_row_among_valid_ones_imports_nothing(
     rows = [row(), row(), row(civilian_killed="-1"), row()]
     before = await _national(sandbox)
     incidents = await _count(sandbox, Incident)
-    text = _only(await bot.send_document(owner, "batch.csv", to_csv(rows))).plain or ""
+    text = only(await bot.send_document(owner, "batch.csv", to_csv(rows))).plain or ""
     assert text.startswith(t._("Nothing was imported from {file}.").format(file="batch.csv"))
     bad = ImportProblem(ImportProblemKind.BAD_NUMBER, 4, "civilian_killed", "-1")
     assert problem_line(t, sandbox.gazetteer, bad) in text
@@ -645,7 +640,7 @@ async def test_every_kind_of_malformed_value_is_listed_in_the_chat(
         row(),
     ]
     incidents = await _count(sandbox, Incident)
-    reply = _only(await bot.send_document(OWNER, "bad.csv", to_csv(rows)))
+    reply = only(await bot.send_document(OWNER, "bad.csv", to_csv(rows)))
     text = reply.plain or ""
     assert "6 problems were found" in text
     for expected in (
@@ -668,9 +663,9 @@ async def test_html_in_an_imported_row_is_shown_as_text(
 ) -> None:
     note = "<b>not bold</b> & <a href='https://evil.example'>not a link</a>"
     rows = [row(date="2019-03-03", description=note, settlement="<i>Village</i>")]
-    text = _only(await bot.send_document(OWNER, "html.csv", to_csv(rows))).plain or ""
+    text = only(await bot.send_document(OWNER, "html.csv", to_csv(rows))).plain or ""
     (incident_id,) = re.findall(r"#(\d+)", text)
-    history = _only(await bot.send(OWNER, f"/history {incident_id}"))
+    history = only(await bot.send(OWNER, f"/history {incident_id}"))
     assert "<i>Village</i>" in (history.plain or "")
     assert note in (history.plain or "")
     assert all(e["type"] != "text_link" or "evil" not in e.get("url", "") for e in history.entities)
@@ -682,9 +677,9 @@ async def test_a_stranger_is_refused_and_nothing_is_downloaded(
 ) -> None:
     bot.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
     incidents, downloads = await _count(sandbox, Incident), _downloads(bot)
-    reply = _only(await bot.send_document(user, "incidents.csv", to_csv(valid_rows())))
+    reply = only(await bot.send_document(user, "incidents.csv", to_csv(valid_rows())))
     assert reply.plain == refused_text(catalogs.translator(lang), False)
-    assert _only(await bot.send(user, "/import")).plain == reply.plain
+    assert only(await bot.send(user, "/import")).plain == reply.plain
     assert _downloads(bot) == downloads
     assert await _count(sandbox, Incident) == incidents
 
@@ -701,7 +696,7 @@ async def test_an_editors_import_waits_for_an_owner(
     before = await _national(sandbox)
     incidents = await _count(sandbox, Incident)
     sent_before = len(bot.emulator.sent)
-    reply = _only(await bot.send_document(EDITOR, "editor.csv", to_csv([*rows, known])))
+    reply = only(await bot.send_document(EDITOR, "editor.csv", to_csv([*rows, known])))
     text = reply.plain or ""
     assert text.startswith(ru._("Import from {file}, not applied yet").format(file="editor.csv"))
     assert ru.ngettext("{n} row", "{n} rows", 5).format(n=5) in text
@@ -761,9 +756,9 @@ async def test_an_editor_withdraws_an_import_waiting_for_review(
     await bot.send(OWNER, f"/admin add {EDITOR}")
     ru = catalogs.translator("ru")
     incidents = await _count(sandbox, Incident)
-    proposal = _only(await bot.send_document(EDITOR, "later.csv", to_csv(valid_rows())))
+    proposal = only(await bot.send_document(EDITOR, "later.csv", to_csv(valid_rows())))
     undo = _button(proposal, ru.pgettext("button", "Undo"))
-    withdrawn = _only(await bot.press(EDITOR, proposal.message_id, undo))
+    withdrawn = only(await bot.press(EDITOR, proposal.message_id, undo))
     assert "Nothing is waiting for review." in _plain(await bot.send(OWNER, "/pending"))
     async with sandbox.db.read() as connection:
         change_id, status = (
@@ -783,7 +778,7 @@ async def test_an_editors_file_with_nothing_new_bothers_no_reviewer(
     changes_before = await _count(sandbox, Change)
     sent_before = len(bot.emulator.sent)
     data = (DEFAULT_SEED_DIR / "incidents.csv").read_bytes()
-    reply = _only(await bot.send_document(EDITOR, "incidents.csv", data))
+    reply = only(await bot.send_document(EDITOR, "incidents.csv", data))
     assert "71" in (reply.plain or "")
     assert await _count(sandbox, Change) == changes_before
     assert not [m for m in bot.emulator.sent[sent_before:] if m.chat_id in (OWNER, RU_OWNER)]
@@ -798,7 +793,7 @@ async def test_with_review_off_an_editors_import_applies_at_once(
         bot.services, "settings", settings.model_copy(update={"review_required": False})
     )
     incidents = await _count(sandbox, Incident)
-    reply = _only(await bot.send_document(EDITOR, "direct.csv", to_csv([row()])))
+    reply = only(await bot.send_document(EDITOR, "direct.csv", to_csv([row()])))
     assert not reply.buttons
     assert await _count(sandbox, Incident) == incidents + 1
 
@@ -808,14 +803,14 @@ async def test_files_that_are_not_csv_or_too_large_are_not_downloaded(
 ) -> None:
     t = catalogs.translator("en")
     downloads = _downloads(bot)
-    not_csv = _only(await bot.send_document(OWNER, "photo.png", b"\x89PNG", mime_type="image/png"))
+    not_csv = only(await bot.send_document(OWNER, "photo.png", b"\x89PNG", mime_type="image/png"))
     assert not_csv.text == render_not_csv(t)
     big = to_csv([row()]) + b" " * imports.MAX_FILE_BYTES
-    too_large = _only(await bot.send_document(OWNER, "big.csv", big))
+    too_large = only(await bot.send_document(OWNER, "big.csv", big))
     assert too_large.text == render_too_large(t)
     assert _downloads(bot) == downloads
     # A CSV by its media type only is read.
-    reply = _only(
+    reply = only(
         await bot.send_document(
             OWNER, "export", to_csv([row(civilian_killed="x")]), mime_type="text/csv"
         )
@@ -826,7 +821,7 @@ async def test_files_that_are_not_csv_or_too_large_are_not_downloaded(
 
 async def test_import_alone_explains_how(bot: EmulatedBot, catalogs: Catalogs) -> None:
     t = catalogs.translator("ru")
-    assert _only(await bot.send(RU_OWNER, "/import")).text == import_usage(t)
+    assert only(await bot.send(RU_OWNER, "/import")).text == import_usage(t)
 
 
 async def test_import_in_reply_to_a_file(bot: EmulatedBot, sandbox: Services) -> None:
@@ -862,14 +857,14 @@ async def test_in_a_group_only_an_admins_file_captioned_import_is_taken(
     )
     assert other == []
     # A reader's /import is refused.
-    refused = _only(
+    refused = only(
         await bot.send_document(STRANGER, "a.csv", data, caption="/import", chat_id=GROUP)
     )
     assert refused.plain == refused_text(catalogs.translator("az"), False)
     assert _downloads(bot) == downloads
     assert await _count(sandbox, Incident) == incidents
     # The owner's is imported.
-    reply = _only(
+    reply = only(
         await bot.send_document(OWNER, "a.csv", data, caption="/import@casualty_bot", chat_id=GROUP)
     )
     assert "1 incident added" in (reply.plain or "")

@@ -23,7 +23,7 @@ from handlers.context import Services
 from handlers.parsing import ProblemKind, parse_comparison, parse_filters
 from handlers.render import MAX_MESSAGE, filters_summary, utf16_length
 from handlers.render.stats import MIN_PERCENT_BASE, change_text, filter_query, signed_percent
-from tests.conftest import emulated_bot
+from tests.conftest import add_reader, emulated_bot, only
 from tests.test_parsing import GAZ, VOCAB
 
 LANGUAGES = ("az", "en", "ru")
@@ -36,16 +36,6 @@ D = dt.date
 async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
     async with emulated_bot(settings, "123456789:TOOLS-TOKEN") as running:
         yield running
-
-
-def _user(bot: EmulatedBot, user_id: int, lang: str | None) -> int:
-    bot.emulator.add_private_chat(user_id, first_name="Aysel", language_code=lang)
-    return user_id
-
-
-def _only(messages: list[SentMessage]) -> SentMessage:
-    assert len(messages) == 1, [m.plain for m in messages]
-    return messages[0]
 
 
 def _today(bot: EmulatedBot) -> dt.date:
@@ -160,8 +150,8 @@ def test_percent_only_from_a_base_that_means_something() -> None:
 async def test_stats_compare_the_year_with_the_year_before(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _only(await bot.send(user_id, "/stats 2023")).plain or ""
+    add_reader(bot, user_id, lang)
+    text = only(await bot.send(user_id, "/stats 2023")).plain or ""
     t = catalogs.translator(lang)
     now = await _stats(bot.services, IncidentFilter(period=Period(D(2023, 1, 1), D(2023, 12, 31))))
     before = await _stats(
@@ -179,8 +169,8 @@ async def test_stats_compare_the_year_with_the_year_before(
 
 
 async def test_stats_say_why_there_is_no_trend(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _only(await bot.send(user_id, "/stats 2021")).plain or ""
+    add_reader(bot, user_id, "en")
+    text = only(await bot.send(user_id, "/stats 2021")).plain or ""
     assert "No comparison with the period before: the records start on November" in text
     assert "compared with" not in text
 
@@ -189,8 +179,8 @@ async def test_stats_say_why_there_is_no_trend(bot: EmulatedBot, user_id: int) -
 async def test_the_official_figure_is_quoted_as_its_issuer_stated_it(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    quotes = _quotes(_only(await bot.send(user_id, "/stats ..2023-07-31")))
+    add_reader(bot, user_id, lang)
+    quotes = _quotes(only(await bot.send(user_id, "/stats ..2023-07-31")))
     t = catalogs.translator(lang)
     official = quotes[0]
     # The Ombudsman's figure as of 16 June 2023, counted from 10 November 2020.
@@ -228,8 +218,8 @@ async def test_the_official_figure_is_quoted_as_its_issuer_stated_it(
 async def test_a_district_quote_names_the_district_and_leaves_out_empty_sides(
     bot: EmulatedBot, services: Services, user_id: int
 ) -> None:
-    _user(bot, user_id, "en")
-    quotes = _quotes(_only(await bot.send(user_id, "/stats Kalbajar 2022 civilian")))
+    add_reader(bot, user_id, "en")
+    quotes = _quotes(only(await bot.send(user_id, "/stats Kalbajar 2022 civilian")))
     kalbajar = GAZ.resolve("Kalbajar")
     assert kalbajar is not None
     f = IncidentFilter((kalbajar,), Period(D(2022, 1, 1), D(2022, 12, 31)), Category.CIVILIAN)
@@ -250,8 +240,8 @@ async def test_a_district_quote_names_the_district_and_leaves_out_empty_sides(
 async def test_an_open_period_is_quoted_from_the_first_incident_to_the_latest(
     bot: EmulatedBot, services: Services, user_id: int
 ) -> None:
-    _user(bot, user_id, "en")
-    quotes = _quotes(_only(await bot.send(user_id, "/stats")))
+    add_reader(bot, user_id, "en")
+    quotes = _quotes(only(await bot.send(user_id, "/stats")))
     everything = await _stats(services, IncidentFilter())
     assert everything.first is not None and everything.latest is not None
     t = Catalogs.load().translator("en")
@@ -261,8 +251,8 @@ async def test_an_open_period_is_quoted_from_the_first_incident_to_the_latest(
 
 
 async def test_nothing_to_quote_when_nothing_is_recorded(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    message = _only(await bot.send(user_id, "/stats Kalbajar 2099"))
+    add_reader(bot, user_id, "en")
+    message = only(await bot.send(user_id, "/stats Kalbajar 2099"))
     assert _quotes(message) == []
     assert "No incidents are recorded for these filters." in (message.plain or "")
 
@@ -311,8 +301,8 @@ def _change_line(t: Translator, label: str, before: int, after: int) -> str:
 async def test_compare_two_years_side_by_side(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _only(await bot.send(user_id, "/compare 2023 2022")).plain or ""
+    add_reader(bot, user_id, lang)
+    text = only(await bot.send(user_id, "/compare 2023 2022")).plain or ""
     t = catalogs.translator(lang)
     a = await _stats(bot.services, IncidentFilter(period=Period(D(2022, 1, 1), D(2022, 12, 31))))
     b = await _stats(bot.services, IncidentFilter(period=Period(D(2023, 1, 1), D(2023, 12, 31))))
@@ -332,8 +322,8 @@ async def test_compare_two_years_side_by_side(
 async def test_compare_two_districts(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _only(await bot.send(user_id, "/compare Fuzuli Aghdam civilian")).plain or ""
+    add_reader(bot, user_id, lang)
+    text = only(await bot.send(user_id, "/compare Fuzuli Aghdam civilian")).plain or ""
     t = catalogs.translator(lang)
     fuzuli, aghdam = GAZ.resolve("Fuzuli"), GAZ.resolve("Aghdam")
     assert fuzuli is not None and aghdam is not None
@@ -347,18 +337,18 @@ async def test_compare_two_districts(
 
 
 async def test_compare_says_what_makes_periods_unlike(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
+    add_reader(bot, user_id, "en")
     year = _today(bot).year
-    text = _only(await bot.send(user_id, f"/compare 2020 {year}-01..{year}-12")).plain or ""
+    text = only(await bot.send(user_id, f"/compare 2020 {year}-01..{year}-12")).plain or ""
     assert f"{year} is not over: its figures run to" in text
     assert "The records start on November" in text and "2020 is covered from then on" in text
-    text = _only(await bot.send(user_id, "/compare 2022 2023-07")).plain or ""
+    text = only(await bot.send(user_id, "/compare 2022 2023-07")).plain or ""
     assert "The periods differ in length: 365 days and 31 days." in text
 
 
 async def test_compare_with_nothing_recorded_on_either_side(bot: EmulatedBot, user_id: int) -> None:
-    _user(bot, user_id, "en")
-    text = _only(await bot.send(user_id, "/compare 2098 2099")).plain or ""
+    add_reader(bot, user_id, "en")
+    text = only(await bot.send(user_id, "/compare 2098 2099")).plain or ""
     assert "No incidents are recorded for either side." in text
     assert "killed or injured: 0 → 0 (0)" in text
     assert "has not begun" in text
@@ -368,8 +358,8 @@ async def test_compare_with_nothing_recorded_on_either_side(bot: EmulatedBot, us
 async def test_compare_without_two_things_explains_itself(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
-    text = _only(await bot.send(user_id, "/compare 2023")).plain or ""
+    add_reader(bot, user_id, lang)
+    text = only(await bot.send(user_id, "/compare 2023")).plain or ""
     t = catalogs.translator(lang)
     expected = t._(
         "Give two periods or two districts to compare, as in /compare 2022 2023 or "
@@ -387,7 +377,7 @@ async def test_compare_without_two_things_explains_itself(
 async def test_inline_query_offers_a_stats_card_in_the_users_language(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str, query: str
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     answer = await bot.inline(user_id, query)
     t = catalogs.translator(lang)
     (result,) = answer["results"]
@@ -412,8 +402,8 @@ async def test_inline_query_offers_a_stats_card_in_the_users_language(
 async def test_inline_card_follows_the_language_chosen_in_the_private_chat(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int
 ) -> None:
-    _user(bot, user_id, "en")
-    prompt = _only(await bot.send(user_id, "/language"))
+    add_reader(bot, user_id, "en")
+    prompt = only(await bot.send(user_id, "/language"))
     ru = next(b for b in prompt.buttons if b["text"].endswith("Русский"))
     await bot.press(user_id, prompt.message_id, ru["callback_data"])
     (result,) = (await bot.inline(user_id, "2023"))["results"]
@@ -424,7 +414,7 @@ async def test_inline_card_follows_the_language_chosen_in_the_private_chat(
 async def test_inline_query_without_filters_gives_the_national_card(
     bot: EmulatedBot, user_id: int
 ) -> None:
-    _user(bot, user_id, "en")
+    add_reader(bot, user_id, "en")
     (result,) = (await bot.inline(user_id, ""))["results"]
     everything = await _stats(bot.services, IncidentFilter())
     assert result["description"] == f"{everything.counts.total} people killed or injured"
@@ -434,20 +424,20 @@ async def test_inline_query_without_filters_gives_the_national_card(
 async def test_inline_query_with_unknown_words_points_to_help(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int, lang: str
 ) -> None:
-    _user(bot, user_id, lang)
+    add_reader(bot, user_id, lang)
     answer = await bot.inline(user_id, "fuzuli <b>nonsense</b>")
     assert answer["results"] == []
     button = answer["button"]
     assert button["start_parameter"] == "help"
     assert "nonsense" in button["text"] and 1 <= len(button["text"]) <= 64
     # The button opens the private chat with /start help: the help, in the user's language.
-    help_text = _only(await bot.send(user_id, "/start help")).plain or ""
+    help_text = only(await bot.send(user_id, "/start help")).plain or ""
     assert catalogs.translator(lang)._("What I can do") in help_text
 
 
 async def test_the_card_fits_for_every_district(bot: EmulatedBot, user_id: int) -> None:
     """Long names and every figure: the emulator refuses a card Telegram would refuse."""
-    _user(bot, user_id, "ru")
+    add_reader(bot, user_id, "ru")
     gazetteer = bot.services.gazetteer
     names = " ".join(gazetteer.name(d, "ru") for d in gazetteer.sorted_ids("ru")[:6])
     answer = await bot.inline(user_id, names)
@@ -498,8 +488,8 @@ def test_the_share_query_reads_back_as_the_same_filters(
 async def test_stats_replies_carry_a_share_button_for_the_same_card(
     bot: EmulatedBot, user_id: int
 ) -> None:
-    _user(bot, user_id, "az")
-    reply = _only(await bot.send(user_id, "/stats Kalbajar 2021-03..2021-06 military"))
+    add_reader(bot, user_id, "az")
+    reply = only(await bot.send(user_id, "/stats Kalbajar 2021-03..2021-06 military"))
     (button,) = reply.buttons
     query = button["switch_inline_query"]
     assert query == "Kəlbəcər 2021-03-01..2021-06-30 hərbi"
@@ -512,7 +502,7 @@ async def test_stats_replies_carry_a_share_button_for_the_same_card(
 async def test_inline_card_for_filters_with_nothing_recorded(
     bot: EmulatedBot, catalogs: Catalogs, user_id: int
 ) -> None:
-    _user(bot, user_id, "az")
+    add_reader(bot, user_id, "az")
     (result,) = (await bot.inline(user_id, "Kəlbəcər 2099"))["results"]
     t = catalogs.translator("az")
     assert result["description"] == t._("No incidents are recorded for these filters.")
