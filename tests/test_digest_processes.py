@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -134,6 +135,15 @@ def _tracebacks(log: Path) -> list[str]:
     return [b for b in blocks if "telegram.error.Conflict" not in b]
 
 
+def _a_point_in_the_fan_out() -> int:
+    """How many of the 600 digests are delivered before the process is killed or stopped: a
+    random point of each run (printed, so that a failure can be replayed), past the deciding
+    (all 600 are decided within the first batch's sends)."""
+    point = random.randint(100, 450)
+    print(f"stopping the process once {point} digests are delivered")
+    return point
+
+
 async def test_a_process_killed_mid_fan_out_leaves_nobody_without_a_digest(
     store: Services, tmp_path: Path
 ) -> None:
@@ -143,7 +153,8 @@ async def test_a_process_killed_mid_fan_out_leaves_nobody_without_a_digest(
     async with _emulator(chats) as emulator:
         first = await _start(store, emulator, log)
         try:
-            await emulator.wait_until(lambda: len(_received(emulator, chats)) >= 150, timeout=90)
+            point = _a_point_in_the_fan_out()
+            await emulator.wait_until(lambda: len(_received(emulator, chats)) >= point, 90)
             first.kill()  # SIGKILL: no shutdown, claims left as they are
             await first.wait()
             await asyncio.sleep(0.5)  # requests that reached the emulator are answered
@@ -187,7 +198,8 @@ async def test_a_process_stopped_mid_fan_out_sends_what_it_holds_and_leaves_the_
     async with _emulator(chats) as emulator:
         first = await _start(store, emulator, log, lease=60)
         try:
-            await emulator.wait_until(lambda: len(_received(emulator, chats)) >= 150, timeout=90)
+            point = _a_point_in_the_fan_out()
+            await emulator.wait_until(lambda: len(_received(emulator, chats)) >= point, 90)
             first.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(first.wait(), 30) == 0
         finally:
