@@ -44,8 +44,9 @@ from bot.config import load_settings
 from bot.emulator import BotAPIEmulator, RateLimits
 from db import changes
 from db.changes import IncidentDraft
-from db.models import DatePrecision, Subscription
-from db.schedule import Frequency
+from db.domain.records import DatePrecision
+from db.domain.schedule import Frequency
+from db.models import Subscription
 
 TOKEN = "123456789:BENCH-DIGEST"
 FIRST_CHAT = 5_000_000

@@ -26,6 +26,7 @@ from bot.config import DEFAULT_SEED_DIR, Settings, load_settings
 from bot.emulator import BotAPIEmulator, RateLimits
 from bot.harness import DEFAULT_TOKEN, EmulatedBot
 from db import queries
+from db.domain.filters import IncidentFilter
 from handlers.context import SERVICES_KEY, Services
 from handlers.parsing import parse_filters
 
@@ -115,7 +116,7 @@ class QueryTimer:
         original = queries.stats_report
 
         async def timed(
-            session: AsyncSession, f: queries.IncidentFilter, **options: Any
+            session: AsyncSession, f: IncidentFilter, **options: Any
         ) -> queries.StatsReport:
             started = time.perf_counter_ns()
             try:

@@ -36,9 +36,9 @@ from sqlalchemy import text
 
 from bot.config import DEFAULT_SEED_DIR
 from db import export
-from db.gazetteer import Gazetteer
+from db.domain.filters import IncidentFilter
+from db.domain.gazetteer import Gazetteer
 from db.migrate import upgrade
-from db.queries import IncidentFilter
 from db.seed import load_gazetteer, seed
 from db.session import Database
 from handlers.render.export import SPOOL_BYTES, CsvDocument

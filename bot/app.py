@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings
+from bot.config import Settings, settings_of
 from bot.digests import (
     WORKER_KEY,
     DigestJobQueue,
@@ -28,13 +28,14 @@ from bot.digests import (
     schedule_digests,
     worker_name,
 )
-from bot.i18n import Catalogs
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import changes, migrate, seed
 from db.outbox import Delivery
 from db.session import Database
+from db.store import Store
+from db.store.access import Policy
 from handlers import (
     add_conversation,
     admin,
@@ -67,6 +68,7 @@ from handlers.callbacks import (
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.parsing import Vocabulary
 from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS
+from locales.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +90,11 @@ def build_vocabulary(catalogs: Catalogs) -> Vocabulary:
 
 def build_services(settings: Settings) -> Services:
     catalogs = Catalogs.load(settings.default_language, settings.tz)
+    database = Database(settings.database_url)
     return Services(
         settings=settings,
-        db=Database(settings.database_url),
+        db=database,
+        store=Store(database, Policy(settings.admin_ids, settings.review_required)),
         catalogs=catalogs,
         vocabulary=build_vocabulary(catalogs),
         stats_replies=RenderedReplies(settings.stats_cache_size),
@@ -100,13 +104,13 @@ def build_services(settings: Settings) -> Services:
 async def prepare_database(services: Services) -> None:
     """Migrate, seed an empty store from the dataset, load the gazetteer."""
     await migrate.upgrade(services.db)
-    report = await seed.seed_if_empty(services.db, services.settings.seed_dir)
+    report = await seed.seed_if_empty(services.db, settings_of(services).seed_dir)
     if report is None:
-        await seed.refresh_issuers(services.db, services.settings.seed_dir)
+        await seed.refresh_issuers(services.db, settings_of(services).seed_dir)
     else:
         log.info(
             "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
-            services.settings.seed_dir,
+            settings_of(services).seed_dir,
             report.districts_added,
             report.incidents_added,
             report.totals_added,
@@ -118,7 +122,7 @@ async def prepare_database(services: Services) -> None:
 async def _post_init(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
     await prepare_database(services)
-    interval = services.settings.digest_check_seconds
+    interval = settings_of(services).digest_check_seconds
     if interval > 0 and application.job_queue is not None:
         # The schedule is in the store: one job, run again after each run, finds what fell due
         # (also after a restart) and sends the outbox.

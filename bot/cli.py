@@ -21,7 +21,7 @@ from bot.logs import secrets_of as log_secrets
 from locales import SUPPORTED_LANGUAGES
 
 if TYPE_CHECKING:
-    from bot.i18n import Translator
+    from locales.i18n import Translator
 
 PROG = "casualty-bot"
 log = logging.getLogger(PROG)
@@ -355,9 +355,9 @@ async def backup_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def import_command(settings: Settings, args: argparse.Namespace) -> int:
     """``import FILE.csv``: all or nothing, as an admin's CSV in the chat, but never reviewed."""
-    from bot.i18n import Catalogs
     from db import imports
     from handlers.render.imports import too_large_text
+    from locales.i18n import Catalogs
 
     path: Path = args.file
     catalogs = Catalogs.load(settings.default_language, settings.tz)

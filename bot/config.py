@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -250,3 +250,10 @@ def load_settings(**overrides: object) -> Settings:
         if first["type"] == "value_error":  # our validators' messages read on from the name
             raise ConfigError(f"{name} {first['msg'].removeprefix('Value error, ')}") from None
         raise ConfigError(f"{name} is malformed: {first['msg']}") from None
+
+
+def settings_of(services: Any) -> Settings:
+    """The whole configuration behind the services (handlers see only the part they read)."""
+    settings = services.settings
+    assert isinstance(settings, Settings)
+    return settings

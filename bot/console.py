@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
-from bot.i18n import Translator
+from locales.i18n import Translator
 
 CONSOLE_USER_ID = 1000
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)

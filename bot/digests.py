@@ -20,9 +20,10 @@ from typing import Any
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
+from bot.config import settings_of
 from bot.ratelimit import SendOptions, retry_after_seconds
 from db import digests, outbox, subscriptions
-from db.models import OutboxStatus, SubscriptionEnd
+from db.domain.records import OutboxStatus, SubscriptionEnd
 from db.outbox import Claimed, Delivery
 from handlers.context import SERVICES_KEY, Services
 from handlers.render.digest import DigestRenderer
@@ -104,7 +105,7 @@ class _Sender:
         self.bot = bot
         self.services = services
         self.worker = worker
-        self.lease = dt.timedelta(seconds=services.settings.digest_lease_seconds)
+        self.lease = dt.timedelta(seconds=settings_of(services).digest_lease_seconds)
         self.delivery = Delivery()
         self._slots = asyncio.Semaphore(senders)
         self._last_of_chat: dict[int, asyncio.Task[None]] = {}
@@ -204,7 +205,7 @@ async def send_outbox(
 
     Once ``stop`` is set, nothing more is claimed: the rows in hand are sent and recorded, and
     the rest stay in the outbox, unclaimed, for the next run of any process."""
-    senders = services.settings.digest_senders
+    senders = settings_of(services).digest_senders
     sender = _Sender(bot, services, worker, senders)
     while True:
         if stop is not None and stop.is_set():

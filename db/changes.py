@@ -20,17 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from db import totals
+from db.domain.records import ChangeKind, ChangeStatus, DatePrecision, Device, IncidentStatus
 from db.models import (
     AuditEntry,
     Change,
-    ChangeKind,
-    ChangeStatus,
-    DatePrecision,
-    Device,
     Editor,
     Incident,
     IncidentSource,
-    IncidentStatus,
     IssuerName,
     OfficialTotal,
     as_utc,

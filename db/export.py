@@ -20,16 +20,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import DatePrecision, Device, Incident, as_utc
-from db.queries import (
-    Counts,
-    IncidentFilter,
-    Reader,
-    SourceRef,
-    incident_conditions,
-    restrict_counts,
-    sources_of,
-)
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter
+from db.domain.records import DatePrecision, Device
+from db.models import Incident, as_utc
+from db.queries import Reader, SourceRef, incident_conditions, restrict_counts, sources_of
 from db.session import Database
 
 #: Incidents read per statement.

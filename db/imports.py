@@ -6,7 +6,7 @@ transaction or none.
 problems found, each with its line and column, its kind, the value and the limit broken. The
 rendering layer words them in the reader's language. Any problem anywhere means nothing is
 imported. The checks are those of the admin forms (``handlers.forms``), kept here because the
-store must not import the handlers: the kinds have the same values as ``FormProblemKind`` and
+store must not import the handlers: the kinds have the same values as ``ProblemKind`` and
 the limits are the same (a test keeps them equal).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import enum
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,8 +25,10 @@ from sqlalchemy import select
 
 from db import changes
 from db.changes import COUNT_FIELDS, ImportReport, IncidentDraft, natural_key
-from db.gazetteer import Gazetteer
-from db.models import DatePrecision, Device, Incident, IncidentSource
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
+from db.models import Incident, IncidentSource
 from db.queries import Reader
 from db.seed import date_span
 from db.session import Database
@@ -36,7 +37,6 @@ from db.validation import (
     MAX_NOTE,
     MAX_PLACE,
     MIN_YEAR,
-    FormProblemKind,
     Invalid,
     check_count,
     check_device,
@@ -89,36 +89,9 @@ T = TypeVar("T")
 _DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?$")
 
 
-class ImportProblemKind(enum.StrEnum):
-    # The file as a whole (no line, or the line where reading stopped).
-    NOT_UTF8 = "not_utf8"
-    BAD_CSV = "bad_csv"
-    EMPTY_FILE = "empty_file"
-    MISSING_COLUMNS = "missing_columns"
-    UNKNOWN_COLUMNS = "unknown_columns"
-    REPEATED_COLUMNS = "repeated_columns"
-    NO_ROWS = "no_rows"
-    TOO_MANY_ROWS = "too_many_rows"
-    # One row.
-    FIELD_COUNT = "field_count"
-    UNKNOWN_PRECISION = "unknown_precision"
-    # One row, as the admin forms' FormProblemKind of the same value.
-    MISSING = "missing"
-    BAD_DATE = "bad_date"
-    FUTURE_DATE = "future_date"
-    TOO_OLD = "too_old"
-    BAD_NUMBER = "bad_number"
-    TOO_LARGE = "too_large"
-    NO_CASUALTIES = "no_casualties"
-    UNKNOWN_DISTRICT = "unknown_district"
-    BAD_URL = "bad_url"
-    TOO_LONG = "too_long"
-    UNKNOWN_DEVICE = "unknown_device"
-
-
 @dataclass(frozen=True, slots=True)
 class ImportProblem:
-    kind: ImportProblemKind
+    kind: ProblemKind
     #: The line of the file where the row starts (the header is line 1); None for the file.
     line: int | None = None
     column: str | None = None
@@ -170,9 +143,9 @@ def _date(
 ) -> tuple[dt.date, DatePrecision]:
     text = value.strip()
     if not text:
-        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, "date"))
+        raise _RowInvalid(ImportProblem(ProblemKind.MISSING, line, "date"))
     match = _DATE.match(text)
-    problem = ImportProblem(ImportProblemKind.BAD_DATE, line, "date", _short(text))
+    problem = ImportProblem(ProblemKind.BAD_DATE, line, "date", _short(text))
     if match is None:
         raise _RowInvalid(problem)
     year, month, day = (int(g) if g else None for g in match.groups())
@@ -190,7 +163,7 @@ def _date(
         except ValueError:
             raise _RowInvalid(
                 ImportProblem(
-                    ImportProblemKind.UNKNOWN_PRECISION,
+                    ProblemKind.UNKNOWN_PRECISION,
                     line,
                     "date_precision",
                     _short(clean(precision_text)),
@@ -203,14 +176,14 @@ def _date(
     if order.index(written) < order.index(precision):
         raise _RowInvalid(problem)
     if year < MIN_YEAR:
-        raise _RowInvalid(ImportProblem(ImportProblemKind.TOO_OLD, line, "date", _short(text)))
+        raise _RowInvalid(ImportProblem(ProblemKind.TOO_OLD, line, "date", _short(text)))
     try:
         start = dt.date(year, month or 1, day or 1)
     except ValueError:
         raise _RowInvalid(problem) from None
     start = date_span(start, precision)[0]
     if start > today:
-        raise _RowInvalid(ImportProblem(ImportProblemKind.FUTURE_DATE, line, "date", _short(text)))
+        raise _RowInvalid(ImportProblem(ProblemKind.FUTURE_DATE, line, "date", _short(text)))
     return start, precision
 
 
@@ -222,22 +195,22 @@ def _checked(line: int, column: str, check: Callable[[], T]) -> T:
         p = exc.problem
         raise _RowInvalid(
             ImportProblem(
-                ImportProblemKind(p.kind.value),
+                ProblemKind(p.kind.value),
                 line,
                 column,
                 p.value,
                 limit=p.hints[0] if p.kind in _LIMITED else None,
-                hints=p.hints if p.kind is FormProblemKind.UNKNOWN_DISTRICT else (),
+                hints=p.hints if p.kind is ProblemKind.UNKNOWN_DISTRICT else (),
             )
         ) from None
 
 
-_LIMITED = (FormProblemKind.TOO_LARGE, FormProblemKind.TOO_LONG)
+_LIMITED = (ProblemKind.TOO_LARGE, ProblemKind.TOO_LONG)
 
 
 def _required(value: str, column: str, line: int) -> str:
     if not value.strip():
-        raise _RowInvalid(ImportProblem(ImportProblemKind.MISSING, line, column))
+        raise _RowInvalid(ImportProblem(ProblemKind.MISSING, line, column))
     return value
 
 
@@ -295,7 +268,7 @@ def check_row(
         for column, limit in TEXT_LIMITS.items()
     }
     if all(c is not None for c in counts.values()) and not any(counts.values()):
-        problems.append(ImportProblem(ImportProblemKind.NO_CASUALTIES, line))
+        problems.append(ImportProblem(ProblemKind.NO_CASUALTIES, line))
     if problems:
         return None, problems
     assert date is not None and device is not None and url is not None
@@ -325,15 +298,15 @@ def _header_problems(header: Sequence[str]) -> list[ImportProblem]:
     repeated = tuple(dict.fromkeys(c for c in header if c in COLUMNS and header.count(c) > 1))
     problems = []
     if missing:
-        problems.append(ImportProblem(ImportProblemKind.MISSING_COLUMNS, 1, names=missing))
+        problems.append(ImportProblem(ProblemKind.MISSING_COLUMNS, 1, names=missing))
     if unknown:
         problems.append(
             ImportProblem(
-                ImportProblemKind.UNKNOWN_COLUMNS, 1, names=tuple(_short(c) for c in unknown[:10])
+                ProblemKind.UNKNOWN_COLUMNS, 1, names=tuple(_short(c) for c in unknown[:10])
             )
         )
     if repeated:
-        problems.append(ImportProblem(ImportProblemKind.REPEATED_COLUMNS, 1, names=repeated))
+        problems.append(ImportProblem(ProblemKind.REPEATED_COLUMNS, 1, names=repeated))
     return problems
 
 
@@ -347,7 +320,7 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return ParsedFile(problems=(ImportProblem(ImportProblemKind.NOT_UTF8, line),))
+        return ParsedFile(problems=(ImportProblem(ProblemKind.NOT_UTF8, line),))
     first = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = ";" if ";" in first and "," not in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -370,14 +343,14 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
             count += 1
             if count > MAX_ROWS:
                 return ParsedFile(
-                    problems=(ImportProblem(ImportProblemKind.TOO_MANY_ROWS, line, limit=MAX_ROWS),)
+                    problems=(ImportProblem(ProblemKind.TOO_MANY_ROWS, line, limit=MAX_ROWS),)
                 )
             if len(record) > len(header) and not any(c.strip() for c in record[len(header) :]):
                 record = record[: len(header)]  # trailing empty cells, as spreadsheets add
             if len(record) != len(header):
                 problems.append(
                     ImportProblem(
-                        ImportProblemKind.FIELD_COUNT,
+                        ProblemKind.FIELD_COUNT,
                         line,
                         value=str(len(record)),
                         limit=len(header),
@@ -391,13 +364,13 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
             if draft is not None:
                 drafts.append((line, draft))
     except csv.Error:
-        problems.append(ImportProblem(ImportProblemKind.BAD_CSV, start))
+        problems.append(ImportProblem(ProblemKind.BAD_CSV, start))
     if header is None and not problems:
-        return ParsedFile(problems=(ImportProblem(ImportProblemKind.EMPTY_FILE),))
+        return ParsedFile(problems=(ImportProblem(ProblemKind.EMPTY_FILE),))
     if problems:
         return ParsedFile(problems=tuple(problems))
     if not drafts:
-        return ParsedFile(problems=(ImportProblem(ImportProblemKind.NO_ROWS),))
+        return ParsedFile(problems=(ImportProblem(ProblemKind.NO_ROWS),))
     return ParsedFile(rows=tuple(drafts))
 
 

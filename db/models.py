@@ -32,7 +32,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from db.schedule import Frequency
+from db.domain.records import (
+    ChangeKind,
+    ChangeStatus,
+    DatePrecision,
+    Device,
+    IncidentStatus,
+    OutboxStatus,
+    SubscriptionEnd,
+)
+from db.domain.schedule import Frequency
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
@@ -45,43 +54,6 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         dt.date: Date(),
     }
-
-
-class DatePrecision(enum.StrEnum):
-    DAY = "day"
-    MONTH = "month"
-    YEAR = "year"
-
-
-class Device(enum.StrEnum):
-    ANTIPERSONNEL = "antipersonnel"
-    ANTIVEHICLE = "antivehicle"
-    IMPROVISED = "improvised"
-    UXO = "uxo"
-    UNKNOWN = "unknown"
-
-
-class IncidentStatus(enum.StrEnum):
-    PUBLISHED = "published"
-    RETRACTED = "retracted"
-
-
-class ChangeKind(enum.StrEnum):
-    """What a change proposed for review does (see ``db.changes``)."""
-
-    ADD = "add"
-    EDIT = "edit"
-    RETRACT = "retract"
-    RESTORE = "restore"
-    OFFICIAL = "official"
-    IMPORT = "import"
-
-
-class ChangeStatus(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -360,16 +332,6 @@ class AuditEntry(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
-class SubscriptionEnd(enum.StrEnum):
-    """Why a subscription stopped."""
-
-    UNSUBSCRIBED = "unsubscribed"
-    #: Telegram answered 403: the user blocked the bot or the account is deactivated.
-    BLOCKED = "blocked"
-    #: The bot was removed from the group (a ``my_chat_member`` update).
-    REMOVED = "removed"
-
-
 class Subscription(Base):
     """A chat's digest: how often, when, about what, and where its schedule stands.
 
@@ -404,17 +366,6 @@ class Subscription(Base):
     updated_at: Mapped[dt.datetime]
     period_start: Mapped[dt.datetime]
     next_due_at: Mapped[dt.datetime]
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    #: Claimed by a sender until ``claimed_until``; after that any sender may claim it again.
-    SENDING = "sending"
-    SENT = "sent"
-    #: Given up after the last attempt (the error is kept).
-    FAILED = "failed"
-    #: Not sent because the chat's subscription ended (blocked, removed, unsubscribed).
-    DROPPED = "dropped"
 
 
 class OutboxMessage(Base):

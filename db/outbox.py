@@ -21,7 +21,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import DigestItem, OutboxMessage, OutboxStatus, as_utc
+from db.domain.records import OutboxStatus
+from db.models import DigestItem, OutboxMessage, as_utc
 from db.queries import Reader
 from db.session import Database
 

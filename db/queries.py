@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import enum
 import functools
 from collections import Counter
 from collections.abc import Sequence
@@ -29,14 +28,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db.domain.figures import Counts, DatedValue
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.records import DatePrecision, Device, IncidentStatus
 from db.models import (
     Chat,
     DataVersion,
-    DatePrecision,
-    Device,
     Incident,
     IncidentSource,
-    IncidentStatus,
     IncidentTotal,
     OfficialTotal,
     TotalsGrain,
@@ -49,64 +48,6 @@ _ID_CHUNK = 1000
 
 #: Read queries run on a Core connection (``Database.read()``, the cheap path) or in a session.
 Reader = AsyncConnection | AsyncSession
-
-
-class Category(enum.StrEnum):
-    CIVILIAN = "civilian"
-    MILITARY = "military"
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """An inclusive date range; either end may be open (None)."""
-
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    @property
-    def is_open(self) -> bool:
-        return self.start is None and self.end is None
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentFilter:
-    districts: tuple[int, ...] = ()
-    period: Period = Period()
-    category: Category | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    civilian_killed: int = 0
-    civilian_injured: int = 0
-    military_killed: int = 0
-    military_injured: int = 0
-
-    @property
-    def killed(self) -> int:
-        return self.civilian_killed + self.military_killed
-
-    @property
-    def injured(self) -> int:
-        return self.civilian_injured + self.military_injured
-
-    @property
-    def total(self) -> int:
-        return self.killed + self.injured
-
-    @property
-    def civilian(self) -> int:
-        return self.civilian_killed + self.civilian_injured
-
-    @property
-    def military(self) -> int:
-        return self.military_killed + self.military_injured
-
-
-@dataclass(frozen=True, slots=True)
-class DatedValue:
-    date: dt.date
-    precision: DatePrecision
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import totals
-from db.gazetteer import DistrictEntry, Gazetteer, normalize
-from db.models import (
-    DatePrecision,
-    Device,
-    District,
-    DistrictName,
-    Incident,
-    IncidentSource,
-    IssuerName,
-    OfficialTotal,
-)
+from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
+from db.domain.records import DatePrecision, Device
+from db.models import District, DistrictName, Incident, IncidentSource, IssuerName, OfficialTotal
 from db.session import WRITE_LOCK, Database
 
 COUNT_FIELDS = ("civilian_killed", "civilian_injured", "military_killed", "military_injured")

@@ -17,16 +17,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 
-from db.models import Incident, IncidentStatus, OfficialTotal, TotalsGrain
-from db.queries import (
-    COUNT_COLUMN,
-    TOTALS,
-    Counts,
-    IncidentFilter,
-    Reader,
-    restrict_counts,
-    totals_parts,
-)
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter
+from db.domain.records import IncidentStatus
+from db.models import Incident, OfficialTotal, TotalsGrain
+from db.queries import COUNT_COLUMN, TOTALS, Reader, restrict_counts, totals_parts
 
 #: A stated period longer than this is not drawn whole: the axis runs over the months with data.
 MAX_PERIOD_MONTHS = 240

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import URL, make_url
 
-from db.models import Incident, IncidentStatus, OutboxMessage, OutboxStatus, Subscription, as_utc
+from db.domain.records import IncidentStatus, OutboxStatus
+from db.models import Incident, OutboxMessage, Subscription, as_utc
 from db.queries import Reader
 
 WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)

@@ -16,9 +16,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Subscription, SubscriptionEnd, as_utc
-from db.queries import Category, Reader
-from db.schedule import MONDAY, Frequency, next_due
+from db.domain.filters import Category
+from db.domain.records import SubscriptionEnd
+from db.domain.schedule import MONDAY, Frequency, next_due
+from db.models import Subscription, as_utc
+from db.queries import Reader
 
 
 @dataclass(frozen=True, slots=True)

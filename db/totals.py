@@ -24,7 +24,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Incident, IncidentStatus, IncidentTotal, TotalsGrain
+from db.domain.records import IncidentStatus
+from db.models import Incident, IncidentTotal, TotalsGrain
 
 SUMMED = (
     "incidents",

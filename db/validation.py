@@ -6,13 +6,13 @@ names the key and what is wrong; the rendering layer words it in the reader's la
 
 from __future__ import annotations
 
-import enum
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from db.gazetteer import Gazetteer
-from db.models import Device
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import Device
 
 #: The largest count one incident may have: a mine incident harms a handful of people; a figure
 #: above this is a typing error. Official totals are cumulative and have their own limit.
@@ -36,32 +36,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _HOST = re.compile(r"^[^\s/@:?#]+(?::\d{1,5})?$")
 
 
-class FormProblemKind(enum.StrEnum):
-    NOT_KEY_VALUE = "not_key_value"
-    UNCLOSED_QUOTE = "unclosed_quote"
-    UNKNOWN_KEY = "unknown_key"
-    REPEATED_KEY = "repeated_key"
-    MISSING = "missing"
-    EMPTY = "empty"
-    BAD_DATE = "bad_date"
-    FUTURE_DATE = "future_date"
-    TOO_OLD = "too_old"
-    DATE_ORDER = "date_order"
-    BAD_NUMBER = "bad_number"
-    TOO_LARGE = "too_large"
-    NO_CASUALTIES = "no_casualties"
-    UNKNOWN_DISTRICT = "unknown_district"
-    BAD_URL = "bad_url"
-    TOO_LONG = "too_long"
-    UNKNOWN_DEVICE = "unknown_device"
-    SUMS = "sums"
-    NO_FIGURE = "no_figure"
-    BAD_ID = "bad_id"
-
-
 @dataclass(frozen=True, slots=True)
 class FormProblem:
-    kind: FormProblemKind
+    kind: ProblemKind
     key: str | None = None
     value: str = ""
     #: Nearest districts for UNKNOWN_DISTRICT; the limit for TOO_LARGE / TOO_LONG (as one int).
@@ -84,9 +61,9 @@ class Invalid(ValueError):
 def check_count(key: str, value: str, limit: int = MAX_COUNT) -> int:
     text = value.strip()
     if not text.isascii() or not text.isdigit():
-        raise Invalid(FormProblem(FormProblemKind.BAD_NUMBER, key, text[:40]))
+        raise Invalid(FormProblem(ProblemKind.BAD_NUMBER, key, text[:40]))
     if len(text) > 12 or int(text) > limit:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LARGE, key, text[:40], (limit,)))
+        raise Invalid(FormProblem(ProblemKind.TOO_LARGE, key, text[:40], (limit,)))
     return int(text)
 
 
@@ -94,12 +71,12 @@ def check_url(key: str, value: str) -> str:
     """An absolute http(s) URL with a host, no credentials, no spaces or control characters."""
     url = value.strip()
     if len(url) > MAX_URL:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LONG, key, url[:60], (MAX_URL,)))
+        raise Invalid(FormProblem(ProblemKind.TOO_LONG, key, url[:60], (MAX_URL,)))
     try:
         parts = urlsplit(url)
         host = parts.netloc
     except ValueError:
-        raise Invalid(FormProblem(FormProblemKind.BAD_URL, key, url[:60])) from None
+        raise Invalid(FormProblem(ProblemKind.BAD_URL, key, url[:60])) from None
     if (
         parts.scheme.lower() not in ("http", "https")
         or not host
@@ -107,16 +84,16 @@ def check_url(key: str, value: str) -> str:
         or "." not in host.split(":")[0].strip(".")
         or any(c.isspace() or ord(c) < 32 or c in "<>\"'`" for c in url)
     ):
-        raise Invalid(FormProblem(FormProblemKind.BAD_URL, key, url[:60]))
+        raise Invalid(FormProblem(ProblemKind.BAD_URL, key, url[:60]))
     return url
 
 
 def check_text(key: str, value: str, limit: int) -> str:
     text = clean(value)
     if not text:
-        raise Invalid(FormProblem(FormProblemKind.EMPTY, key))
+        raise Invalid(FormProblem(ProblemKind.EMPTY, key))
     if len(text) > limit:
-        raise Invalid(FormProblem(FormProblemKind.TOO_LONG, key, text[:40], (limit,)))
+        raise Invalid(FormProblem(ProblemKind.TOO_LONG, key, text[:40], (limit,)))
     return text
 
 
@@ -125,7 +102,7 @@ def check_district(key: str, value: str, gazetteer: Gazetteer) -> int:
     found = gazetteer.resolve(name) if name else None
     if found is None:
         hints = tuple(gazetteer.suggest(name)) if name else ()
-        raise Invalid(FormProblem(FormProblemKind.UNKNOWN_DISTRICT, key, name[:60], hints))
+        raise Invalid(FormProblem(ProblemKind.UNKNOWN_DISTRICT, key, name[:60], hints))
     return found
 
 
@@ -134,4 +111,4 @@ def check_device(key: str, value: str) -> Device:
     for device in Device:
         if word == device.value:
             return device
-    raise Invalid(FormProblem(FormProblemKind.UNKNOWN_DEVICE, key, clean(value)[:40]))
+    raise Invalid(FormProblem(ProblemKind.UNKNOWN_DEVICE, key, clean(value)[:40]))

@@ -36,12 +36,13 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import Translator
 from db.changes import COUNT_FIELDS
-from db.gazetteer import Gazetteer, normalize
-from db.models import DatePrecision, Device
-from db.validation import FormProblem, FormProblemKind, Invalid, check_count, check_device, clean
-from handlers.auth import Role, require
+from db.domain.gazetteer import Gazetteer, normalize
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
+from db.domain.roles import Role
+from db.validation import FormProblem, Invalid, check_count, check_device, clean
+from handlers.auth import require
 from handlers.callbacks import ADD_PREFIX, AddAction, AddButton, AddStep
 from handlers.context import BotContext
 from handlers.editing import add_one_line, command_text, respond, submit_draft
@@ -61,6 +62,7 @@ from handlers.render.conversation import (
     render_use_buttons,
 )
 from handlers.replies import reply
+from locales.i18n import Translator
 
 #: Where the answers so far are kept, in ``context.user_data``.
 PROGRESS_KEY = "add_conversation"
@@ -120,7 +122,7 @@ def parse_counts(text: str) -> dict[str, int]:
             except Invalid as exc:
                 problems.append(exc.problem)
     if not problems and not any(values.values()):
-        problems.append(FormProblem(FormProblemKind.NO_CASUALTIES))
+        problems.append(FormProblem(ProblemKind.NO_CASUALTIES))
     if problems:
         raise Rejected(tuple(problems))
     return values

@@ -8,9 +8,11 @@ from telegram import Update
 
 from db import changes
 from db.changes import ChangeRefused
-from db.validation import MAX_USER_ID, FormProblem, FormProblemKind, Invalid
+from db.domain.problems import ProblemKind
+from db.domain.roles import Role
+from db.validation import MAX_USER_ID, FormProblem, Invalid
 from handlers import menus
-from handlers.auth import ROLE_NAMES, Role, require, role_of
+from handlers.auth import ROLE_NAMES, require, role_of
 from handlers.context import BotContext
 from handlers.editing import command_text
 from handlers.forms import parse_id
@@ -54,14 +56,14 @@ async def admin_command(update: Update, context: BotContext) -> None:
         await reply(update, render_editors(t, sorted(services.settings.admin_ids), editors))
         return
     if action not in ("add", "remove") or len(words) > 2:
-        problem = FormProblem(FormProblemKind.NOT_KEY_VALUE, None, " ".join(words)[:60])
+        problem = FormProblem(ProblemKind.NOT_KEY_VALUE, None, " ".join(words)[:60])
         problems = [problem] if words else []
         await reply(update, render_form_problems(t, services.gazetteer, problems, admin_usage(t)))
         return
     try:
         subject = _subject(update, words)
     except Invalid as exc:
-        problem = exc.problem if len(words) > 1 else FormProblem(FormProblemKind.MISSING, "user_id")
+        problem = exc.problem if len(words) > 1 else FormProblem(ProblemKind.MISSING, "user_id")
         await reply(update, render_form_problems(t, services.gazetteer, [problem], admin_usage(t)))
         return
     try:

@@ -7,37 +7,23 @@ client can forge) carry no rights. Every admin command and callback asks :func:`
 
 from __future__ import annotations
 
-import enum
 import logging
 
 from telegram import Update
 
-from bot.i18n import N_
-from db import changes
+from db.domain.roles import Role
 from handlers.context import BotContext
 from handlers.render.admin import refused_text
+from locales.i18n import N_
 
 log = logging.getLogger(__name__)
-
-
-class Role(enum.IntEnum):
-    NONE = 0
-    EDITOR = 1
-    OWNER = 2
 
 
 ROLE_NAMES = {Role.NONE: N_("reader"), Role.EDITOR: N_("editor"), Role.OWNER: N_("owner")}
 
 
 async def role_of(context: BotContext, user_id: int | None) -> Role:
-    if user_id is None:
-        return Role.NONE
-    if user_id in context.services.settings.admin_ids:
-        return Role.OWNER
-    async with context.services.db.read() as connection:
-        if await changes.is_editor(connection, user_id):
-            return Role.EDITOR
-    return Role.NONE
+    return await context.services.store.access.role_of(user_id)
 
 
 async def require(update: Update, context: BotContext, needed: Role, what: str) -> Role | None:
@@ -68,4 +54,4 @@ async def require(update: Update, context: BotContext, needed: Role, what: str) 
 
 def needs_review(context: BotContext, role: Role) -> bool:
     """Four eyes: an editor's change waits for another admin, when review is on."""
-    return context.services.settings.review_required and role is Role.EDITOR
+    return context.services.store.access.needs_review(role)

@@ -7,7 +7,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from db.queries import Category, IncidentFilter, Period
+from db.domain.filters import Category, IncidentFilter, Period
 from db.validation import MAX_RECORD_ID
 
 MAX_CALLBACK_BYTES = 64
@@ -221,7 +221,7 @@ class AddAction(enum.StrEnum):
     #: Argument: the four counts as four digits (civilian killed, civilian injured, military
     #: killed, military injured).
     COUNTS = "n"
-    #: Argument: a ``db.models.Device`` value.
+    #: Argument: a ``db.domain.records.Device`` value.
     DEVICE = "v"
     #: Leave an optional field (place, note) empty.
     SKIP = "s"
@@ -245,7 +245,7 @@ def _add_argument_ok(action: AddAction, arg: str) -> bool:
     if action is AddAction.COUNTS:
         return len(arg) == 4 and arg.isascii() and arg.isdigit()
     if action is AddAction.DEVICE:
-        # The shape only: the handler reads it as a ``db.models.Device``.
+        # The shape only: the handler reads it as a ``db.domain.records.Device``.
         return bool(_ADD_WORD.match(arg))
     if action is AddAction.FIELD:
         return arg in _ADD_STEPS

@@ -5,22 +5,40 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.config import Settings
-from bot.i18n import Catalogs, Translator
 from db import queries
-from db.gazetteer import Gazetteer
+from db.domain.gazetteer import Gazetteer
 from db.outbox import Delivery
 from db.session import Database
+from db.store import Store
 from handlers.cache import RenderedReplies
 from handlers.parsing import Vocabulary
+from locales.i18n import Catalogs, Translator
 
 SERVICES_KEY = "services"
+
+
+class Settings(Protocol):
+    """What handlers read of the configuration (the composition root's ``bot.config.Settings``
+    is one): the handlers never import the composition root."""
+
+    @property
+    def admin_ids(self) -> frozenset[int]: ...
+
+    @property
+    def review_required(self) -> bool: ...
+
+    @property
+    def tz(self) -> ZoneInfo: ...
+
+    @property
+    def digest_time(self) -> dt.time: ...
 
 
 def language_chat(update: object) -> int | None:
@@ -38,6 +56,7 @@ class Services:
 
     settings: Settings
     db: Database
+    store: Store
     catalogs: Catalogs
     vocabulary: Vocabulary
     gazetteer: Gazetteer = field(default_factory=Gazetteer)

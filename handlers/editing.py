@@ -16,9 +16,11 @@ from telegram.error import TelegramError
 
 from db import changes
 from db.changes import COUNT_FIELDS, ChangeRefused, IncidentDraft
-from db.models import ChangeKind
-from db.validation import FormProblem, FormProblemKind, Invalid
-from handlers.auth import Role, needs_review, require
+from db.domain.problems import ProblemKind
+from db.domain.records import ChangeKind
+from db.domain.roles import Role
+from db.validation import FormProblem, Invalid
+from handlers.auth import needs_review, require
 from handlers.callbacks import DraftAction, UndoTarget, decode_draft, decode_undo
 from handlers.context import BotContext
 from handlers.forms import edit_patch, parse_edit, parse_id, parse_id_and_reason, parse_incident
@@ -206,7 +208,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
     patch = changes.patch_storage(edit_patch(form.values))
     merged = {**current, **patch}
     if not any(merged.get(name) for name in COUNT_FIELDS):
-        problem = FormProblem(FormProblemKind.NO_CASUALTIES)
+        problem = FormProblem(ProblemKind.NO_CASUALTIES)
         await reply(update, render_form_problems(t, services.gazetteer, [problem], edit_usage(t)))
         return
     user = update.effective_user
@@ -330,7 +332,7 @@ async def history_command(update: Update, context: BotContext) -> None:
     try:
         incident_id = parse_id("id", words[0] if words else None)
     except Invalid as exc:
-        problem = exc.problem if words else FormProblem(FormProblemKind.MISSING, "id")
+        problem = exc.problem if words else FormProblem(ProblemKind.MISSING, "id")
         usage = escape(t._("Write it as: /history 123"))
         await reply(update, render_form_problems(t, services.gazetteer, [problem], usage))
         return

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from db.changes import COUNT_FIELDS, IncidentDraft, OfficialDraft
-from db.gazetteer import Gazetteer
-from db.models import DatePrecision, Device
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
 from db.seed import official_total_problems
 from db.validation import (
     MAX_ACTIVITY,
@@ -28,7 +29,6 @@ from db.validation import (
     MAX_RECORD_ID,
     MIN_YEAR,
     FormProblem,
-    FormProblemKind,
     Invalid,
     check_count,
     check_device,
@@ -104,7 +104,7 @@ def split_pairs(text: str) -> Tokens:
             while end < n and text[end] not in (close, '"'):
                 end += 1
             if end >= n:
-                problems.append(FormProblem(FormProblemKind.UNCLOSED_QUOTE, key, text[j:][:60]))
+                problems.append(FormProblem(ProblemKind.UNCLOSED_QUOTE, key, text[j:][:60]))
                 break
             value, i = text[j + 1 : end], end + 1
         else:
@@ -125,13 +125,13 @@ def collect(
     """Pairs by key, with problems for unknown and repeated keys and unexpected bare words."""
     problems = list(tokens.problems)
     for word in tokens.words[words_allowed:]:
-        problems.append(FormProblem(FormProblemKind.NOT_KEY_VALUE, None, word[:60]))
+        problems.append(FormProblem(ProblemKind.NOT_KEY_VALUE, None, word[:60]))
     values: dict[str, str] = {}
     for key, value in tokens.pairs:
         if key not in allowed:
-            problems.append(FormProblem(FormProblemKind.UNKNOWN_KEY, key[:40], value[:60]))
+            problems.append(FormProblem(ProblemKind.UNKNOWN_KEY, key[:40], value[:60]))
         elif key in values:
-            problems.append(FormProblem(FormProblemKind.REPEATED_KEY, key))
+            problems.append(FormProblem(ProblemKind.REPEATED_KEY, key))
         else:
             values[key] = value
     return values, problems
@@ -149,10 +149,10 @@ def check_date(key: str, value: str, today: dt.date) -> tuple[dt.date, DatePreci
     except BadPeriod:
         # isdecimal, not isdigit: int() refuses superscripts and circled digits ("²²²²").
         if text[:4].isdecimal() and len(text) >= 4 and int(text[:4]) < MIN_YEAR:
-            raise Invalid(FormProblem(FormProblemKind.TOO_OLD, key, text[:40])) from None
-        raise Invalid(FormProblem(FormProblemKind.BAD_DATE, key, text[:40])) from None
+            raise Invalid(FormProblem(ProblemKind.TOO_OLD, key, text[:40])) from None
+        raise Invalid(FormProblem(ProblemKind.BAD_DATE, key, text[:40])) from None
     if start > today:
-        raise Invalid(FormProblem(FormProblemKind.FUTURE_DATE, key, text))
+        raise Invalid(FormProblem(ProblemKind.FUTURE_DATE, key, text))
     if start == end:
         precision = DatePrecision.DAY
     elif start.month == end.month:
@@ -166,7 +166,7 @@ def check_day(key: str, value: str, today: dt.date) -> dt.date:
     """A full ``YYYY-MM-DD`` date (official totals refer to a day)."""
     day, precision = check_date(key, value, today)
     if precision is not DatePrecision.DAY:
-        raise Invalid(FormProblem(FormProblemKind.BAD_DATE, key, value.strip()[:40]))
+        raise Invalid(FormProblem(ProblemKind.BAD_DATE, key, value.strip()[:40]))
     return day
 
 
@@ -240,11 +240,11 @@ def parse_incident(
     problems += more
     for key in ("date", "district", "source"):
         if key not in raw:
-            problems.append(FormProblem(FormProblemKind.MISSING, key))
+            problems.append(FormProblem(ProblemKind.MISSING, key))
     if not any(typed.get(name) for name in COUNT_FIELDS) and not any(
         p.key in COUNT_FIELDS for p in problems
     ):
-        problems.append(FormProblem(FormProblemKind.NO_CASUALTIES))
+        problems.append(FormProblem(ProblemKind.NO_CASUALTIES))
     parsed = Parsed(typed, tuple(problems))
     return (draft_from(typed) if parsed.ok else None), parsed
 
@@ -254,7 +254,7 @@ def parse_id(key: str, word: str | None, limit: int = MAX_RECORD_ID) -> int:
     ``limit`` cannot name anything and is refused like a word."""
     text = (word or "").strip().removeprefix("#")
     if not text.isascii() or not text.isdigit() or len(text) > 20 or not 0 < int(text) <= limit:
-        raise Invalid(FormProblem(FormProblemKind.BAD_ID, key, (word or "")[:40]))
+        raise Invalid(FormProblem(ProblemKind.BAD_ID, key, (word or "")[:40]))
     return int(text)
 
 
@@ -276,8 +276,8 @@ def parse_edit(
     reason = raw.pop("reason", None)
     typed, more = _check_all(raw, gazetteer, today)
     problems += more
-    if not raw and not any(p.kind is FormProblemKind.UNKNOWN_KEY for p in problems):
-        problems.append(FormProblem(FormProblemKind.MISSING, "key=value"))
+    if not raw and not any(p.kind is ProblemKind.UNKNOWN_KEY for p in problems):
+        problems.append(FormProblem(ProblemKind.MISSING, "key=value"))
     checked_reason = _reason(reason, problems)
     if problems or incident_id is None or checked_reason is None:
         return None, tuple(problems)
@@ -288,16 +288,14 @@ def _id_or_problem(tokens: Tokens, problems: list[FormProblem]) -> int | None:
     try:
         return parse_id("id", tokens.words[0] if tokens.words else None)
     except Invalid as exc:
-        problems.insert(
-            0, exc.problem if tokens.words else FormProblem(FormProblemKind.MISSING, "id")
-        )
+        problems.insert(0, exc.problem if tokens.words else FormProblem(ProblemKind.MISSING, "id"))
         return None
 
 
 def _reason(value: str | None, problems: list[FormProblem], *, required: bool = True) -> str | None:
     if value is None:
         if required:
-            problems.append(FormProblem(FormProblemKind.MISSING, "reason"))
+            problems.append(FormProblem(ProblemKind.MISSING, "reason"))
         return None
     try:
         return check_text("reason", value, MAX_REASON)
@@ -365,27 +363,27 @@ def parse_official(
             problems.append(exc.problem)
     for key in ("as_of", "source"):
         if key not in raw:
-            problems.append(FormProblem(FormProblemKind.MISSING, key))
+            problems.append(FormProblem(ProblemKind.MISSING, key))
     issuer = raw.get("issuer") or defaults[0]
     if issuer is None:
-        problems.append(FormProblem(FormProblemKind.MISSING, "issuer"))
+        problems.append(FormProblem(ProblemKind.MISSING, "issuer"))
     else:
         # An issuer already known, written in any case, is that issuer.
         issuer = next((i for i in issuers if i.casefold() == issuer.casefold()), issuer)
     start = dates.get("period_start") or defaults[1]
     if start is None and "period_start" not in raw:
-        problems.append(FormProblem(FormProblemKind.MISSING, "period_start"))
+        problems.append(FormProblem(ProblemKind.MISSING, "period_start"))
     if all(v is None for v in figures.values()) and not any(p.key in figures for p in problems):
-        problems.append(FormProblem(FormProblemKind.NO_FIGURE))
+        problems.append(FormProblem(ProblemKind.NO_FIGURE))
     sums = official_total_problems(figures)
     if sums:
-        problems.append(FormProblem(FormProblemKind.SUMS, None, "", (), tuple(sums)))
+        problems.append(FormProblem(ProblemKind.SUMS, None, "", (), tuple(sums)))
     as_of = dates.get("as_of")
     if as_of and start and start > as_of:
-        problems.append(FormProblem(FormProblemKind.DATE_ORDER, "period_start"))
+        problems.append(FormProblem(ProblemKind.DATE_ORDER, "period_start"))
     published = dates.get("published_on")
     if as_of and published and published < as_of:
-        problems.append(FormProblem(FormProblemKind.DATE_ORDER, "published_on"))
+        problems.append(FormProblem(ProblemKind.DATE_ORDER, "published_on"))
     if problems or as_of is None or start is None or issuer is None:
         return None, tuple(problems)
     return (

@@ -18,8 +18,9 @@ from telegram.ext import filters
 
 from db import changes, imports
 from db.changes import ImportReport
-from db.models import ChangeKind
-from handlers.auth import Role, needs_review, require
+from db.domain.records import ChangeKind
+from db.domain.roles import Role
+from handlers.auth import needs_review, require
 from handlers.context import BotContext
 from handlers.editing import notify_reviewers
 from handlers.render.imports import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from db import queries
-from db.queries import IncidentFilter
+from db.domain.filters import IncidentFilter
 from handlers.callbacks import IncidentsPageData
 from handlers.context import BotContext
 from handlers.render import PAGE_SIZE, expired_text, render_incidents

@@ -11,9 +11,9 @@ from typing import Any
 from telegram import Bot, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from bot.i18n import Catalogs
 from handlers.render import bot_commands
 from handlers.render.admin import admin_commands
+from locales.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 

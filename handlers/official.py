@@ -8,8 +8,9 @@ from telegram import Update
 
 from db import changes
 from db.changes import ChangeRefused, OfficialDraft
-from db.models import ChangeKind
-from handlers.auth import Role, needs_review, require
+from db.domain.records import ChangeKind
+from db.domain.roles import Role
+from handlers.auth import needs_review, require
 from handlers.context import BotContext
 from handlers.editing import command_text, notify_reviewers
 from handlers.forms import parse_official

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from db.gazetteer import Gazetteer, normalize
-from db.queries import Category, IncidentFilter, Period
-from db.schedule import Frequency
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.gazetteer import Gazetteer, normalize
+from db.domain.problems import ProblemKind
+from db.domain.schedule import Frequency
 from db.validation import MIN_YEAR
 
 _SPLIT = re.compile(r"[\s,\x00-\x1f\x7f]+")
@@ -28,21 +28,6 @@ _LOOKS_LIKE_DATE = re.compile(r"^[\d.\-/]+$")
 MAX_YEAR = 2100
 #: Unknown words that get the nearest districts suggested (the reply names at most this many).
 MAX_SUGGESTED = 5
-
-
-class ProblemKind(enum.StrEnum):
-    UNKNOWN_WORD = "unknown_word"
-    #: /subscribe: a time of day that is not HH:MM, or a period (a digest covers what is new).
-    BAD_TIME = "bad_time"
-    PERIOD_IN_SUBSCRIPTION = "period_in_subscription"
-    TWO_FREQUENCIES = "two_frequencies"
-    BAD_DATE = "bad_date"
-    BAD_RANGE = "bad_range"
-    EMPTY_RANGE = "empty_range"
-    TWO_PERIODS = "two_periods"
-    TWO_CATEGORIES = "two_categories"
-    #: /compare: not exactly two periods or two districts.
-    COMPARE_WHAT = "compare_what"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 
-from db.queries import IncidentFilter
+from db.domain.filters import IncidentFilter
 from handlers.context import BotContext
 from handlers.parsing import parse_filters
 from handlers.render import render_problems

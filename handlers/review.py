@@ -7,10 +7,10 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.i18n import Translator
 from db import changes
 from db.changes import CannotApply, ChangeRefused, Decision
-from handlers.auth import Role, require
+from db.domain.roles import Role
+from handlers.auth import require
 from handlers.callbacks import ReviewAction, decode_review
 from handlers.context import BotContext
 from handlers.render import expired_text
@@ -25,6 +25,7 @@ from handlers.render.admin import (
 )
 from handlers.render.imports import import_outcome
 from handlers.replies import edit, reply
+from locales.i18n import Translator
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
+from db.domain.roles import Role
 from handlers import menus
-from handlers.auth import Role, role_of
+from handlers.auth import role_of
 from handlers.context import BotContext
 from handlers.render import (
     expired_text,

@@ -14,8 +14,9 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from db import migrate
+from db.domain.roles import Role
 from db.status import database_name, store_status
-from handlers.auth import Role, role_of
+from handlers.auth import role_of
 from handlers.context import BotContext
 from handlers.render.status import BotStatus, render_status
 from handlers.replies import reply

@@ -10,10 +10,11 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from db import outbox, subscriptions
-from db.models import SubscriptionEnd
-from db.schedule import Frequency
+from db.domain.records import SubscriptionEnd
+from db.domain.roles import Role
+from db.domain.schedule import Frequency
 from db.subscriptions import DigestSettings
-from handlers.auth import Role, require
+from handlers.auth import require
 from handlers.callbacks import SubscriptionAction, decode_subscription
 from handlers.context import BotContext
 from handlers.parsing import parse_subscription

@@ -15,7 +15,7 @@ from babel.messages.frontend import CommandLineInterface
 from locales import DOMAIN, LOCALES_DIR
 
 REPO = LOCALES_DIR.parent
-#: The functions whose string arguments are messages (see bot/i18n.py).
+#: The functions whose string arguments are messages (see locales/i18n.py).
 KEYWORDS = ("_", "gettext", "N_", "ngettext:1,2", "pgettext:1c,2", "npgettext:1c,2,3")
 
 
@@ -33,8 +33,8 @@ def main() -> int:
     os.chdir(REPO)
     template = LOCALES_DIR / f"{DOMAIN}.pot"
     cli = CommandLineInterface()
-    cli.run(extract_args(template))
-    cli.run(
+    cli.run(extract_args(template))  # type: ignore[no-untyped-call]
+    cli.run(  # type: ignore[no-untyped-call]
         [
             "pybabel",
             "update",

@@ -21,8 +21,8 @@ from bot.app import build_services, prepare_database
 from bot.config import Settings, async_database_url, load_settings
 from bot.emulator import BotAPIEmulator, RateLimits, SentMessage, load_spec
 from bot.harness import EmulatedBot, Mode
-from bot.i18n import Catalogs
 from handlers.context import Services
+from locales.i18n import Catalogs
 
 # Shared, noisy machines: a slow example is not a failure (speed is measured in bench/).
 hypothesis_settings.register_profile("casualty-bot", deadline=None)

@@ -21,19 +21,22 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs, Translator
 from db import queries
 from db.changes import COUNT_FIELDS
-from db.gazetteer import Gazetteer
-from db.models import Change, Chat, DatePrecision, Device, Incident
-from db.queries import Counts, IncidentFilter
-from db.validation import MAX_NOTE, FormProblem, FormProblemKind
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
+from db.models import Change, Chat, Incident
+from db.validation import MAX_NOTE, FormProblem
 from handlers.add_conversation import Rejected, build_add_conversation, parse_counts
 from handlers.callbacks import MAX_CALLBACK_BYTES, AddAction, AddButton, AddStep
 from handlers.context import Services
 from handlers.render import DEVICE_LABELS
 from handlers.render.admin import problem_text, refused_text
 from handlers.render.conversation import question
+from locales.i18n import Catalogs, Translator
 from tests.conftest import ADMIN_ID, emulated_bot, only
 
 LANGUAGES = ("en", "ru")
@@ -121,7 +124,7 @@ class Chatter:
         label = self.t._(DEVICE_LABELS[device])
         return label[:1].upper() + label[1:]
 
-    def problem(self, kind: FormProblemKind, key: str | None, value: str = "", *hints: int) -> str:
+    def problem(self, kind: ProblemKind, key: str | None, value: str = "", *hints: int) -> str:
         return problem_text(self.t, self.gazetteer, FormProblem(kind, key, value, hints))
 
 
@@ -314,10 +317,10 @@ async def test_every_wrong_answer_is_named_and_asked_again(
     await admin.send("/add")
     future = (dt.datetime.now(bot.services.settings.tz).date() + dt.timedelta(days=400)).isoformat()
     await rejected(
-        "2023-02-30", AddStep.DATE, admin.problem(FormProblemKind.BAD_DATE, "date", "2023-02-30")
+        "2023-02-30", AddStep.DATE, admin.problem(ProblemKind.BAD_DATE, "date", "2023-02-30")
     )
-    await rejected(future, AddStep.DATE, admin.problem(FormProblemKind.FUTURE_DATE, "date", future))
-    await rejected("1850", AddStep.DATE, admin.problem(FormProblemKind.TOO_OLD, "date", "1850"))
+    await rejected(future, AddStep.DATE, admin.problem(ProblemKind.FUTURE_DATE, "date", future))
+    await rejected("1850", AddStep.DATE, admin.problem(ProblemKind.TOO_OLD, "date", "1850"))
     await rejected("yesterday-ish", AddStep.DATE)
     district_prompt = await admin.send("2022-05")
     assert t.date(dt.date(2022, 5, 1), DatePrecision.MONTH) in _text(district_prompt)
@@ -327,7 +330,7 @@ async def test_every_wrong_answer_is_named_and_asked_again(
         "Atlantis",
         AddStep.DISTRICT,
         admin.problem(
-            FormProblemKind.UNKNOWN_DISTRICT, "district", "Atlantis", *gazetteer.suggest("Atlantis")
+            ProblemKind.UNKNOWN_DISTRICT, "district", "Atlantis", *gazetteer.suggest("Atlantis")
         ),
     )
     suggested = gazetteer.suggest("Kalbajarr")
@@ -335,7 +338,7 @@ async def test_every_wrong_answer_is_named_and_asked_again(
     reask = await rejected(
         "Kalbajarr",
         AddStep.DISTRICT,
-        admin.problem(FormProblemKind.UNKNOWN_DISTRICT, "district", "Kalbajarr", *suggested),
+        admin.problem(ProblemKind.UNKNOWN_DISTRICT, "district", "Kalbajarr", *suggested),
     )
     # The suggestion comes first among the buttons.
     assert reask.buttons[0]["text"] == admin.district("kalbajar")
@@ -343,22 +346,20 @@ async def test_every_wrong_answer_is_named_and_asked_again(
     place_prompt = await admin.send("кельбаджар" if lang == "en" else "Kəlbəcər")
     assert admin.district("kalbajar") in _text(place_prompt)
 
-    await rejected(
-        "x" * 300, AddStep.PLACE, admin.problem(FormProblemKind.TOO_LONG, "place", "", 200)
-    )
+    await rejected("x" * 300, AddStep.PLACE, admin.problem(ProblemKind.TOO_LONG, "place", "", 200))
     await admin.send("  Seyidlar   village ")
 
     await rejected(
         "-1 0 0 0",
         AddStep.COUNTS,
-        admin.problem(FormProblemKind.BAD_NUMBER, "civilian_killed", "-1"),
+        admin.problem(ProblemKind.BAD_NUMBER, "civilian_killed", "-1"),
     )
     await rejected(
         "0 5000 0 0",
         AddStep.COUNTS,
-        admin.problem(FormProblemKind.TOO_LARGE, "civilian_injured", "5000", 1000),
+        admin.problem(ProblemKind.TOO_LARGE, "civilian_injured", "5000", 1000),
     )
-    await rejected("0 0 0 0", AddStep.COUNTS, admin.problem(FormProblemKind.NO_CASUALTIES, None))
+    await rejected("0 0 0 0", AddStep.COUNTS, admin.problem(ProblemKind.NO_CASUALTIES, None))
     await rejected(
         "1 2",
         AddStep.COUNTS,
@@ -371,18 +372,16 @@ async def test_every_wrong_answer_is_named_and_asked_again(
     await rejected(
         "civilian_injured=two",
         AddStep.COUNTS,
-        admin.problem(FormProblemKind.BAD_NUMBER, "civilian_injured", "two"),
+        admin.problem(ProblemKind.BAD_NUMBER, "civilian_injured", "two"),
     )
-    await rejected(
-        "wounded=1", AddStep.COUNTS, admin.problem(FormProblemKind.UNKNOWN_KEY, "wounded")
-    )
+    await rejected("wounded=1", AddStep.COUNTS, admin.problem(ProblemKind.UNKNOWN_KEY, "wounded"))
     device_prompt = await admin.send("military_injured=2")
     assert t.ngettext("{n} military injured", "{n} military injured", 2).format(n=2) in _text(
         device_prompt
     )
 
     await rejected(
-        "laser", AddStep.DEVICE, admin.problem(FormProblemKind.UNKNOWN_DEVICE, "device", "laser")
+        "laser", AddStep.DEVICE, admin.problem(ProblemKind.UNKNOWN_DEVICE, "device", "laser")
     )
     # A device typed by its label in the reader's language works.
     source_prompt = await admin.send(t._(DEVICE_LABELS[Device.UXO]).upper())
@@ -391,17 +390,17 @@ async def test_every_wrong_answer_is_named_and_asked_again(
     await rejected(
         "javascript:alert(1)",
         AddStep.SOURCE,
-        admin.problem(FormProblemKind.BAD_URL, "source", "javascript:alert(1)"),
+        admin.problem(ProblemKind.BAD_URL, "source", "javascript:alert(1)"),
     )
     await rejected(
         "example.org/report",
         AddStep.SOURCE,
-        admin.problem(FormProblemKind.BAD_URL, "source", "example.org/report"),
+        admin.problem(ProblemKind.BAD_URL, "source", "example.org/report"),
     )
     await admin.send("https://example.org/reask")
 
     await rejected(
-        "n" * 5000, AddStep.NOTE, admin.problem(FormProblemKind.TOO_LONG, "note", "", MAX_NOTE)
+        "n" * 5000, AddStep.NOTE, admin.problem(ProblemKind.TOO_LONG, "note", "", MAX_NOTE)
     )
     preview = await admin.send("<script>alert('x')</script> & <i>not italic</i>")
     text = _text(preview)
@@ -846,14 +845,14 @@ def test_counts_are_four_numbers_or_key_value_pairs() -> None:
     assert parse_counts(" 2, 0; 1 0 ") == dict(zip(COUNT_FIELDS, (2, 0, 1, 0), strict=True))
     assert parse_counts("military_killed=2") == dict(zip(COUNT_FIELDS, (0, 0, 2, 0), strict=True))
     for text, kinds, numbers in [
-        ("0 0 0 0", [FormProblemKind.NO_CASUALTIES], None),
+        ("0 0 0 0", [ProblemKind.NO_CASUALTIES], None),
         ("1 2 3", [], 3),
         ("", [], 0),
-        ("1 x -1 0", [FormProblemKind.BAD_NUMBER, FormProblemKind.BAD_NUMBER], None),
-        ("1001 0 0 0", [FormProblemKind.TOO_LARGE], None),
-        ("１ 0 0 0", [FormProblemKind.BAD_NUMBER], None),  # full-width digit
-        ("civilian_killed=1 civilian_killed=2", [FormProblemKind.REPEATED_KEY], None),
-        ("civilian_killed=1 extra", [FormProblemKind.NOT_KEY_VALUE], None),
+        ("1 x -1 0", [ProblemKind.BAD_NUMBER, ProblemKind.BAD_NUMBER], None),
+        ("1001 0 0 0", [ProblemKind.TOO_LARGE], None),
+        ("１ 0 0 0", [ProblemKind.BAD_NUMBER], None),  # full-width digit
+        ("civilian_killed=1 civilian_killed=2", [ProblemKind.REPEATED_KEY], None),
+        ("civilian_killed=1 extra", [ProblemKind.NOT_KEY_VALUE], None),
     ]:
         with pytest.raises(Rejected) as caught:
             parse_counts(text)

@@ -7,6 +7,7 @@ Every test that changes the store uses the ``sandbox`` fixture, which puts it ba
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,11 +17,12 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs
 from db import queries
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter, Period
 from db.models import AuditEntry, Change, Incident, OfficialTotal
-from db.queries import IncidentFilter, Period
 from handlers.context import Services
+from locales.i18n import Catalogs
 from tests.conftest import ADMIN_ID, emulated_bot, only
 
 OWNER = ADMIN_ID
@@ -81,7 +83,7 @@ def _change_id(card: SentMessage) -> int:
     return int(_button(card, card.buttons[0]["text"]).split("|")[2])
 
 
-async def _national(services: Services, **period: Any) -> queries.Counts:
+async def _national(services: Services, **period: Any) -> Counts:
     async with services.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=Period(**period)))).counts
 
@@ -715,7 +717,7 @@ async def test_admins_get_their_commands_in_the_menu_and_in_help(
 # -- /stats through every change ------------------------------------------------------------------
 
 
-def _stats_line(catalogs: Catalogs, lang: str, counts: queries.Counts) -> str:
+def _stats_line(catalogs: Catalogs, lang: str, counts: Counts) -> str:
     from handlers import render
 
     t = catalogs.translator(lang)
@@ -748,11 +750,11 @@ async def test_stats_follow_add_edit_retract_and_restore(
     incident_id = int((reply.plain or "").split("#")[1].split()[0])
     text = await shown()
     assert "3 people killed or injured" in text
-    assert _stats_line(catalogs, "en", queries.Counts(1, 0, 0, 2)) in text
+    assert _stats_line(catalogs, "en", Counts(1, 0, 0, 2)) in text
     await bot.send(owner, f'/edit {incident_id} civilian_killed=2 reason="{t._("note")}"')
     text = await shown()
     assert "4 people killed or injured" in text
-    assert _stats_line(catalogs, "en", queries.Counts(2, 0, 0, 2)) in text
+    assert _stats_line(catalogs, "en", Counts(2, 0, 0, 2)) in text
     await bot.send(owner, f'/retract {incident_id} reason="duplicate"')
     assert await shown() == empty
     await bot.send(owner, f"/restore {incident_id}")
@@ -803,9 +805,9 @@ async def test_a_second_figure_of_one_issuer_for_one_day_is_refused(
 async def test_with_review_off_an_editors_changes_apply_at_once(
     bot: EmulatedBot, sandbox: Services
 ) -> None:
-    services = bot.services
-    settings = services.settings
-    services.settings = settings.model_copy(update={"review_required": False})
+    access = bot.services.store.access
+    policy = access.policy
+    access.policy = replace(policy, review_required=False)
     try:
         await _editor(bot, EDITOR)
         before = await _national(sandbox)
@@ -815,7 +817,7 @@ async def test_with_review_off_an_editors_changes_apply_at_once(
         assert await _national(sandbox) == before
         assert "Nothing is waiting for review." in _text(await bot.send(OWNER, "/pending"))
     finally:
-        services.settings = settings
+        access.policy = policy
 
 
 async def test_a_long_history_fits_in_one_message(bot: EmulatedBot, sandbox: Services) -> None:

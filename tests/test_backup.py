@@ -20,8 +20,9 @@ import pytest
 from bot.cli import main
 from bot.config import DEFAULT_SEED_DIR
 from db import backup, migrate, queries, seed, writes
-from db.models import DatePrecision, Device, Incident
-from db.queries import IncidentFilter, Period
+from db.domain.filters import IncidentFilter, Period
+from db.domain.records import DatePrecision, Device
+from db.models import Incident
 from db.session import Database
 from db.totals import SUMMED
 

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db.queries import Category, IncidentFilter, Period
+from db.domain.filters import Category, IncidentFilter, Period
 from handlers.callbacks import (
     MAX_CALLBACK_BYTES,
     IncidentsPageData,

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from db import changes, queries
 from db.changes import ChangeRefused, IncidentDraft, Refusal
-from db.models import AuditEntry, Change, ChangeKind, ChangeStatus, DatePrecision, Incident
-from db.queries import IncidentFilter, Period
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter, Period
+from db.domain.records import ChangeKind, ChangeStatus, DatePrecision
+from db.models import AuditEntry, Change, Incident
 from handlers.context import Services
 
 OWNER, EDITOR, OTHER = 4242, 5151, 5252
@@ -31,7 +33,7 @@ def _draft(**overrides: object) -> IncidentDraft:
     return IncidentDraft(**values)  # type: ignore[arg-type]
 
 
-async def _july(services: Services) -> queries.Counts:
+async def _july(services: Services) -> Counts:
     async with services.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=JULY))).counts
 

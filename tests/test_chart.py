@@ -16,10 +16,11 @@ from PIL import Image
 
 from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs, Translator
 from db import queries, series, writes
-from db.models import DatePrecision, Incident, IncidentSource
-from db.queries import Category, IncidentFilter, Period
+from db.domain.figures import Counts
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.records import DatePrecision
+from db.models import Incident, IncidentSource
 from handlers.context import Services
 from handlers.parsing import parse_filters
 from handlers.render import filters_text, killed_line, visible_length
@@ -32,6 +33,7 @@ from handlers.render.chart import (
     title,
     unplaced_note,
 )
+from locales.i18n import Catalogs, Translator
 from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")
@@ -297,7 +299,7 @@ async def test_incidents_dated_to_a_year_are_counted_apart_and_said(
     f = _filter(sandbox, "2019")
     monthly, stats = await _series_and_stats(sandbox, f)
     assert stats.incidents == 3 and monthly.incidents == 3
-    assert monthly.unplaced == queries.Counts(0, 3, 0, 0)
+    assert monthly.unplaced == Counts(0, 3, 0, 0)
     assert monthly.unplaced_incidents == 1
     assert [m.month for m in monthly.months] == [dt.date(2019, m, 1) for m in range(1, 13)]
     t = catalogs.translator("en")

@@ -8,7 +8,8 @@ import pytest
 
 from bot.config import DEFAULT_SEED_DIR
 from db import seed
-from db.queries import IncidentFilter, stats
+from db.domain.filters import IncidentFilter
+from db.queries import stats
 from db.seed import COUNT_FIELDS, OFFICIAL_FIGURES, official_total_problems
 from handlers.context import Services
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, insert, text
 from bot.config import Settings
 from bot.harness import EmulatedBot
 from db import queries
+from db.domain.filters import IncidentFilter
 from db.models import FIGURE_TABLES, Base, OfficialTotal
 from handlers.cache import RenderedReplies
 from handlers.context import Services
@@ -110,10 +111,10 @@ def test_replies_are_kept_for_one_version_at_a_time() -> None:
 async def test_stats_are_read_once_per_question_and_again_after_any_change(
     bot: EmulatedBot, sandbox: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reads: list[queries.IncidentFilter] = []
+    reads: list[IncidentFilter] = []
     stats_report = queries.stats_report
 
-    async def counted(db: queries.Reader, f: queries.IncidentFilter, **kw: object) -> object:
+    async def counted(db: queries.Reader, f: IncidentFilter, **kw: object) -> object:
         reads.append(f)
         return await stats_report(db, f, **kw)  # type: ignore[arg-type]
 

@@ -13,7 +13,8 @@ from sqlalchemy import delete, select, update
 from db import changes, digests, outbox, subscriptions
 from db.changes import IncidentDraft
 from db.digests import Digest
-from db.models import DatePrecision, DigestItem, OutboxMessage, Subscription
+from db.domain.records import DatePrecision
+from db.models import DigestItem, OutboxMessage, Subscription
 from db.subscriptions import DigestSettings
 from handlers.context import Services
 

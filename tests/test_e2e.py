@@ -19,10 +19,10 @@ import pytest_asyncio
 from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot, TrackedApplication
-from bot.i18n import Catalogs
 from db.session import Database
 from handlers import render
 from handlers.context import Services
+from locales.i18n import Catalogs
 from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")

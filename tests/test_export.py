@@ -23,23 +23,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs
 from db import export, queries
-from db.gazetteer import DistrictEntry, Gazetteer
-from db.models import (
-    DatePrecision,
-    Device,
-    Incident,
-    IncidentSource,
-    IncidentStatus,
-)
-from db.queries import Category, Counts, IncidentFilter, Period, SourceRef
+from db.domain.figures import Counts
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.gazetteer import DistrictEntry, Gazetteer
+from db.domain.records import DatePrecision, Device, IncidentStatus
+from db.models import Incident, IncidentSource
+from db.queries import SourceRef
 from db.writes import add_incident
 from handlers import export as export_handler
 from handlers.context import Services
 from handlers.parsing import parse_filters, parse_period
 from handlers.render import export as render_export
 from handlers.render import filters_text, render_problems, visible_length
+from locales.i18n import Catalogs
 from tests.conftest import add_reader, emulated_bot, only
 
 LANGUAGES = ("az", "en", "ru")

@@ -22,12 +22,13 @@ from bot.app import build_services, prepare_database
 from bot.config import Settings
 from bot.emulator import BotAPIEmulator, RateLimits
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs
 from db import queries, subscriptions, totals
-from db.models import AuditEntry, Incident, IncidentStatus, IncidentTotal
-from db.queries import IncidentFilter
+from db.domain.filters import IncidentFilter
+from db.domain.records import IncidentStatus
+from db.models import AuditEntry, Incident, IncidentTotal
 from handlers.context import Services
 from handlers.render import error_text, unavailable_text
+from locales.i18n import Catalogs
 from tests.conftest import bot_environment, emulated_bot, only, own_database, start_bot_process
 
 OWNER = 4242

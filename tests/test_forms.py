@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db.gazetteer import DistrictEntry, Gazetteer
-from db.models import DatePrecision, Device
-from db.validation import MAX_COUNT, FormProblemKind, Invalid, check_count, check_url
+from db.domain.gazetteer import DistrictEntry, Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
+from db.validation import MAX_COUNT, Invalid, check_count, check_url
 from handlers.forms import (
     check_date,
     check_value,
@@ -79,18 +80,18 @@ def test_dates_keep_their_precision(
 @pytest.mark.parametrize(
     ("value", "kind"),
     [
-        ("2023-02-30", FormProblemKind.BAD_DATE),
-        ("2023-02-29", FormProblemKind.BAD_DATE),
-        ("2023-00", FormProblemKind.BAD_DATE),
-        ("30.02.2023", FormProblemKind.BAD_DATE),
-        ("2026-11-28", FormProblemKind.FUTURE_DATE),
-        ("2027", FormProblemKind.FUTURE_DATE),
-        ("1899-12-31", FormProblemKind.TOO_OLD),
-        ("13/07/2023", FormProblemKind.BAD_DATE),
-        ("", FormProblemKind.BAD_DATE),
+        ("2023-02-30", ProblemKind.BAD_DATE),
+        ("2023-02-29", ProblemKind.BAD_DATE),
+        ("2023-00", ProblemKind.BAD_DATE),
+        ("30.02.2023", ProblemKind.BAD_DATE),
+        ("2026-11-28", ProblemKind.FUTURE_DATE),
+        ("2027", ProblemKind.FUTURE_DATE),
+        ("1899-12-31", ProblemKind.TOO_OLD),
+        ("13/07/2023", ProblemKind.BAD_DATE),
+        ("", ProblemKind.BAD_DATE),
     ],
 )
-def test_bad_dates(value: str, kind: FormProblemKind) -> None:
+def test_bad_dates(value: str, kind: ProblemKind) -> None:
     with pytest.raises(Invalid) as caught:
         check_date("date", value, TODAY)
     assert caught.value.problem.kind is kind
@@ -104,16 +105,16 @@ def test_a_month_that_has_begun_is_not_in_the_future() -> None:
 @pytest.mark.parametrize(
     ("value", "kind"),
     [
-        ("-1", FormProblemKind.BAD_NUMBER),
-        ("1.5", FormProblemKind.BAD_NUMBER),
-        ("one", FormProblemKind.BAD_NUMBER),
-        ("١٢", FormProblemKind.BAD_NUMBER),  # Arabic-Indic digits: isdigit() but not ours
-        ("²", FormProblemKind.BAD_NUMBER),
-        (str(MAX_COUNT + 1), FormProblemKind.TOO_LARGE),
-        ("9" * 400, FormProblemKind.TOO_LARGE),
+        ("-1", ProblemKind.BAD_NUMBER),
+        ("1.5", ProblemKind.BAD_NUMBER),
+        ("one", ProblemKind.BAD_NUMBER),
+        ("١٢", ProblemKind.BAD_NUMBER),  # Arabic-Indic digits: isdigit() but not ours
+        ("²", ProblemKind.BAD_NUMBER),
+        (str(MAX_COUNT + 1), ProblemKind.TOO_LARGE),
+        ("9" * 400, ProblemKind.TOO_LARGE),
     ],
 )
-def test_bad_counts(value: str, kind: FormProblemKind) -> None:
+def test_bad_counts(value: str, kind: ProblemKind) -> None:
     with pytest.raises(Invalid) as caught:
         check_count("civilian_killed", value)
     assert caught.value.problem.kind is kind
@@ -142,7 +143,7 @@ def test_bad_counts(value: str, kind: FormProblemKind) -> None:
 def test_bad_urls(url: str) -> None:
     with pytest.raises(Invalid) as caught:
         check_url("source", url)
-    assert caught.value.problem.kind in (FormProblemKind.BAD_URL, FormProblemKind.TOO_LONG)
+    assert caught.value.problem.kind in (ProblemKind.BAD_URL, ProblemKind.TOO_LONG)
 
 
 @pytest.mark.parametrize(
@@ -270,7 +271,7 @@ def test_any_text_gives_a_draft_or_named_problems(text: str) -> None:
     draft, parsed = parse_incident(text, GAZETTEER, TODAY)
     assert (draft is None) == bool(parsed.problems)
     for problem in parsed.problems:
-        assert problem.kind in FormProblemKind
+        assert problem.kind in ProblemKind
 
 
 @given(st.text(max_size=60))

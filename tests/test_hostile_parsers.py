@@ -11,12 +11,12 @@ import datetime as dt
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from db.imports import ImportProblemKind, parse_csv
-from db.queries import Category, IncidentFilter, Period
-from db.schedule import Frequency
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.problems import ProblemKind
+from db.domain.schedule import Frequency
+from db.imports import parse_csv
 from db.validation import (
     MAX_RECORD_ID,
-    FormProblemKind,
     Invalid,
     check_count,
     check_device,
@@ -198,22 +198,22 @@ def test_tokens_are_never_empty_and_hold_no_separator(text: str) -> None:
 
 #: Problem kinds whose value is the user's text as written (cut short, never rewritten).
 _RAW_KINDS = {
-    FormProblemKind.NOT_KEY_VALUE,
-    FormProblemKind.UNKNOWN_KEY,
-    FormProblemKind.UNCLOSED_QUOTE,
-    FormProblemKind.BAD_NUMBER,
-    FormProblemKind.TOO_LARGE,
-    FormProblemKind.BAD_DATE,
-    FormProblemKind.TOO_OLD,
-    FormProblemKind.FUTURE_DATE,
-    FormProblemKind.BAD_URL,
-    FormProblemKind.BAD_ID,
+    ProblemKind.NOT_KEY_VALUE,
+    ProblemKind.UNKNOWN_KEY,
+    ProblemKind.UNCLOSED_QUOTE,
+    ProblemKind.BAD_NUMBER,
+    ProblemKind.TOO_LARGE,
+    ProblemKind.BAD_DATE,
+    ProblemKind.TOO_OLD,
+    ProblemKind.FUTURE_DATE,
+    ProblemKind.BAD_URL,
+    ProblemKind.BAD_ID,
 }
 
 
 def _form_problems_echo(problems: object, text: str) -> None:
     for problem in problems:  # type: ignore[attr-defined]
-        assert problem.kind in FormProblemKind
+        assert problem.kind in ProblemKind
         if problem.kind in _RAW_KINDS:
             assert problem.value in text, (problem, text)
 
@@ -314,7 +314,7 @@ def test_a_date_of_superscript_digits_is_a_bad_date_not_a_crash() -> None:
         try:
             check_date("date", value, TODAY)
         except Invalid as exc:
-            assert exc.problem.kind is FormProblemKind.BAD_DATE
+            assert exc.problem.kind is ProblemKind.BAD_DATE
             assert exc.problem.value == value
         else:
             raise AssertionError(value)
@@ -456,7 +456,7 @@ def test_any_bytes_as_a_csv_file(data: bytes) -> None:
     parsed = parse_csv(data, GAZ, TODAY)
     assert parsed.ok == bool(parsed.rows) == (not parsed.problems)
     for problem in parsed.problems:
-        assert problem.kind in ImportProblemKind
+        assert problem.kind in ProblemKind
         assert problem.line is None or problem.line >= 1
         assert len(problem.value) <= 60
     for line, draft in parsed.rows:

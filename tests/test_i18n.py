@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import CatalogError, Catalogs, Translator
 from handlers import render
 from locales import LOCALES_DIR, SUPPORTED_LANGUAGES
+from locales.i18n import CatalogError, Catalogs, Translator
 from locales.update import extract_args
 
 REPO = Path(__file__).resolve().parent.parent

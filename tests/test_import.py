@@ -18,6 +18,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,15 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
-from bot.i18n import Catalogs
 from db import changes, imports, queries, validation
 from db.changes import ImportReport
-from db.gazetteer import Gazetteer
-from db.imports import COLUMNS, ImportProblem, ImportProblemKind, parse_csv
-from db.models import AuditEntry, Change, ChangeStatus, DatePrecision, Device, Incident
-from db.queries import IncidentFilter, Period
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter, Period
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import ChangeStatus, DatePrecision, Device
+from db.imports import COLUMNS, ImportProblem, parse_csv
+from db.models import AuditEntry, Change, Incident
 from handlers.context import Services
 from handlers.render import MAX_MESSAGE, injured_line, killed_line
 from handlers.render.admin import refused_text
@@ -49,6 +52,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
+from locales.i18n import Catalogs
 from tests.conftest import ADMIN_ID, emulated_bot, only
 
 OWNER = ADMIN_ID  # English
@@ -215,46 +219,46 @@ def test_a_quoted_value_over_several_lines_is_numbered_where_its_row_starts(
 
 
 MALFORMED = [
-    ("date", "2023-02-30", ImportProblemKind.BAD_DATE, None),
-    ("date", "2023-13", ImportProblemKind.BAD_DATE, None),
-    ("date", "13.07.2023", ImportProblemKind.BAD_DATE, None),
-    ("date", "yesterday", ImportProblemKind.BAD_DATE, None),
-    ("date", "2099-01-01", ImportProblemKind.FUTURE_DATE, None),
-    ("date", "1850-01-01", ImportProblemKind.TOO_OLD, None),
-    ("date", "", ImportProblemKind.MISSING, None),
-    ("date_precision", "week", ImportProblemKind.UNKNOWN_PRECISION, None),
-    ("civilian_killed", "-1", ImportProblemKind.BAD_NUMBER, None),
-    ("civilian_injured", "1.5", ImportProblemKind.BAD_NUMBER, None),
-    ("military_killed", "٣", ImportProblemKind.BAD_NUMBER, None),
-    ("military_injured", "two", ImportProblemKind.BAD_NUMBER, None),
-    ("civilian_killed", "", ImportProblemKind.MISSING, None),
-    ("civilian_injured", "1001", ImportProblemKind.TOO_LARGE, validation.MAX_COUNT),
-    ("military_injured", "99999999999999999999", ImportProblemKind.TOO_LARGE, validation.MAX_COUNT),
-    ("source_url", "javascript:alert(1)", ImportProblemKind.BAD_URL, None),
-    ("source_url", "ftp://example.org/file", ImportProblemKind.BAD_URL, None),
-    ("source_url", "https://user:pw@example.org/", ImportProblemKind.BAD_URL, None),
-    ("source_url", "https://localhost/x", ImportProblemKind.BAD_URL, None),
-    ("source_url", 'https://example.org/"><script>', ImportProblemKind.BAD_URL, None),
+    ("date", "2023-02-30", ProblemKind.BAD_DATE, None),
+    ("date", "2023-13", ProblemKind.BAD_DATE, None),
+    ("date", "13.07.2023", ProblemKind.BAD_DATE, None),
+    ("date", "yesterday", ProblemKind.BAD_DATE, None),
+    ("date", "2099-01-01", ProblemKind.FUTURE_DATE, None),
+    ("date", "1850-01-01", ProblemKind.TOO_OLD, None),
+    ("date", "", ProblemKind.MISSING, None),
+    ("date_precision", "week", ProblemKind.UNKNOWN_PRECISION, None),
+    ("civilian_killed", "-1", ProblemKind.BAD_NUMBER, None),
+    ("civilian_injured", "1.5", ProblemKind.BAD_NUMBER, None),
+    ("military_killed", "٣", ProblemKind.BAD_NUMBER, None),
+    ("military_injured", "two", ProblemKind.BAD_NUMBER, None),
+    ("civilian_killed", "", ProblemKind.MISSING, None),
+    ("civilian_injured", "1001", ProblemKind.TOO_LARGE, validation.MAX_COUNT),
+    ("military_injured", "99999999999999999999", ProblemKind.TOO_LARGE, validation.MAX_COUNT),
+    ("source_url", "javascript:alert(1)", ProblemKind.BAD_URL, None),
+    ("source_url", "ftp://example.org/file", ProblemKind.BAD_URL, None),
+    ("source_url", "https://user:pw@example.org/", ProblemKind.BAD_URL, None),
+    ("source_url", "https://localhost/x", ProblemKind.BAD_URL, None),
+    ("source_url", 'https://example.org/"><script>', ProblemKind.BAD_URL, None),
     (
         "source_url",
         "https://example.org/" + "a" * 2100,
-        ImportProblemKind.TOO_LONG,
+        ProblemKind.TOO_LONG,
         validation.MAX_URL,
     ),
-    ("source_url", "", ImportProblemKind.MISSING, None),
-    ("description", "x" * 5000, ImportProblemKind.TOO_LONG, validation.MAX_NOTE),
-    ("settlement", "y" * 201, ImportProblemKind.TOO_LONG, validation.MAX_PLACE),
-    ("activity", "z" * 65, ImportProblemKind.TOO_LONG, validation.MAX_ACTIVITY),
-    ("source_title", "t" * 1001, ImportProblemKind.TOO_LONG, imports.MAX_TITLE),
-    ("date_note", "n" * 1001, ImportProblemKind.TOO_LONG, validation.MAX_NOTE),
-    ("district", "<script>alert(1)</script>", ImportProblemKind.UNKNOWN_DISTRICT, None),
-    ("device", "bomb", ImportProblemKind.UNKNOWN_DEVICE, None),
+    ("source_url", "", ProblemKind.MISSING, None),
+    ("description", "x" * 5000, ProblemKind.TOO_LONG, validation.MAX_NOTE),
+    ("settlement", "y" * 201, ProblemKind.TOO_LONG, validation.MAX_PLACE),
+    ("activity", "z" * 65, ProblemKind.TOO_LONG, validation.MAX_ACTIVITY),
+    ("source_title", "t" * 1001, ProblemKind.TOO_LONG, imports.MAX_TITLE),
+    ("date_note", "n" * 1001, ProblemKind.TOO_LONG, validation.MAX_NOTE),
+    ("district", "<script>alert(1)</script>", ProblemKind.UNKNOWN_DISTRICT, None),
+    ("device", "bomb", ProblemKind.UNKNOWN_DEVICE, None),
 ]
 
 
 @pytest.mark.parametrize(("column", "value", "kind", "limit"), MALFORMED)
 def test_each_malformed_value_is_named_by_line_and_column(
-    gazetteer: Gazetteer, column: str, value: str, kind: ImportProblemKind, limit: int | None
+    gazetteer: Gazetteer, column: str, value: str, kind: ProblemKind, limit: int | None
 ) -> None:
     rows = [row(), row(**{column: value}), row()]
     problem = only_problem(to_csv(rows), gazetteer)
@@ -264,13 +268,13 @@ def test_each_malformed_value_is_named_by_line_and_column(
 
 def test_a_district_with_a_typo_gets_suggestions(gazetteer: Gazetteer) -> None:
     problem = only_problem(to_csv([row(district="Kalbajr")]), gazetteer)
-    assert problem.kind is ImportProblemKind.UNKNOWN_DISTRICT
+    assert problem.kind is ProblemKind.UNKNOWN_DISTRICT
     assert problem.hints[0] == gazetteer.resolve("Kalbajar")
 
 
 def test_a_date_less_exact_than_its_precision_is_refused(gazetteer: Gazetteer) -> None:
     problem = only_problem(to_csv([row(date="2023-07", date_precision="day")]), gazetteer)
-    assert (problem.column, problem.kind) == ("date", ImportProblemKind.BAD_DATE)
+    assert (problem.column, problem.kind) == ("date", ProblemKind.BAD_DATE)
     # More exact is fine: the span is the month.
     parsed = parse_csv(to_csv([row(date="2023-07-13", date_precision="month")]), gazetteer, TODAY)
     assert parsed.rows[0][1].span == (dt.date(2023, 7, 1), dt.date(2023, 7, 31))
@@ -309,14 +313,14 @@ def test_every_row_is_checked_and_one_bad_row_spoils_the_file(gazetteer: Gazette
 def test_missing_unknown_and_repeated_columns(gazetteer: Gazetteer) -> None:
     header = [c for c in COLUMNS if c not in ("district", "source_url")]
     problem = only_problem(to_csv([row()], header=header), gazetteer)
-    assert problem.kind is ImportProblemKind.MISSING_COLUMNS
+    assert problem.kind is ProblemKind.MISSING_COLUMNS
     assert problem.names == ("district", "source_url")
     data = b"date,district,civilan_killed,civilian_injured,military_killed,military_injured,source_url,district\n"
     parsed = parse_csv(data, gazetteer, TODAY)
     assert [(p.kind, p.names) for p in parsed.problems] == [
-        (ImportProblemKind.MISSING_COLUMNS, ("civilian_killed",)),
-        (ImportProblemKind.UNKNOWN_COLUMNS, ("civilan_killed",)),
-        (ImportProblemKind.REPEATED_COLUMNS, ("district",)),
+        (ProblemKind.MISSING_COLUMNS, ("civilian_killed",)),
+        (ProblemKind.UNKNOWN_COLUMNS, ("civilan_killed",)),
+        (ProblemKind.REPEATED_COLUMNS, ("district",)),
     ]
 
 
@@ -326,23 +330,23 @@ def test_a_row_with_too_many_or_too_few_values(gazetteer: Gazetteer) -> None:
     data = "\n".join([good.splitlines()[0], line + ",extra", line.rsplit(",", 3)[0], line + ",,"])
     parsed = parse_csv(data.encode(), gazetteer, TODAY)
     assert [(p.line, p.kind, p.value, p.limit) for p in parsed.problems] == [
-        (2, ImportProblemKind.FIELD_COUNT, "15", 14),
-        (3, ImportProblemKind.FIELD_COUNT, "11", 14),
+        (2, ProblemKind.FIELD_COUNT, "15", 14),
+        (3, ProblemKind.FIELD_COUNT, "11", 14),
     ]  # the empty cells a spreadsheet adds at the end of line 4 are fine
 
 
 @pytest.mark.parametrize(
     ("data", "kind", "line"),
     [
-        (b"", ImportProblemKind.EMPTY_FILE, None),
-        (b"\n\n  \n", ImportProblemKind.EMPTY_FILE, None),
-        (",".join(COLUMNS).encode() + b"\n", ImportProblemKind.NO_ROWS, None),
+        (b"", ProblemKind.EMPTY_FILE, None),
+        (b"\n\n  \n", ProblemKind.EMPTY_FILE, None),
+        (",".join(COLUMNS).encode() + b"\n", ProblemKind.NO_ROWS, None),
         (",".join(COLUMNS).encode() + b"\n2022-01-01,day,Kalbajar,\xe7\xe4\n", "not_utf8", 2),
-        (",".join(COLUMNS).encode() + b'\n\n"2022-01-01,day\n', ImportProblemKind.BAD_CSV, 3),
+        (",".join(COLUMNS).encode() + b'\n\n"2022-01-01,day\n', ProblemKind.BAD_CSV, 3),
     ],
 )
 def test_files_that_are_not_a_dataset(
-    gazetteer: Gazetteer, data: bytes, kind: ImportProblemKind, line: int | None
+    gazetteer: Gazetteer, data: bytes, kind: ProblemKind, line: int | None
 ) -> None:
     problem = only_problem(data, gazetteer)
     assert (problem.kind, problem.line) == (kind, line)
@@ -353,7 +357,7 @@ def test_too_many_rows(gazetteer: Gazetteer) -> None:
     assert parse_csv(to_csv(rows), gazetteer, TODAY).ok
     problem = only_problem(to_csv([*rows, row()]), gazetteer)
     assert (problem.kind, problem.limit, problem.line) == (
-        ImportProblemKind.TOO_MANY_ROWS,
+        ProblemKind.TOO_MANY_ROWS,
         imports.MAX_ROWS,
         imports.MAX_ROWS + 2,
     )
@@ -366,7 +370,7 @@ def test_every_row_problem_of_the_shared_checks_has_an_import_kind() -> None:
         "missing", "bad_date", "future_date", "too_old", "bad_number", "too_large",
         "no_casualties", "unknown_district", "bad_url", "too_long", "unknown_device",
     }  # fmt: skip
-    assert shared <= {k.value for k in imports.ImportProblemKind}
+    assert shared <= {k.value for k in imports.ProblemKind}
 
 
 @pytest.mark.parametrize(
@@ -450,7 +454,7 @@ async def _count(services: Services, model: Any) -> int:
         return int(await connection.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def _national(services: Services) -> queries.Counts:
+async def _national(services: Services) -> Counts:
     async with services.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=Period()))).counts
 
@@ -619,7 +623,7 @@ async def test_one_bad_row_among_valid_ones_imports_nothing(
     incidents = await _count(sandbox, Incident)
     text = only(await bot.send_document(owner, "batch.csv", to_csv(rows))).plain or ""
     assert text.startswith(t._("Nothing was imported from {file}.").format(file="batch.csv"))
-    bad = ImportProblem(ImportProblemKind.BAD_NUMBER, 4, "civilian_killed", "-1")
+    bad = ImportProblem(ProblemKind.BAD_NUMBER, 4, "civilian_killed", "-1")
     assert problem_line(t, sandbox.gazetteer, bad) in text
     if lang == "en":
         assert "Line 4: civilian_killed: “-1” is not a whole number of 0 or more." in text
@@ -788,10 +792,8 @@ async def test_with_review_off_an_editors_import_applies_at_once(
     bot: EmulatedBot, sandbox: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await bot.send(OWNER, f"/admin add {EDITOR}")
-    settings = bot.services.settings
-    monkeypatch.setattr(
-        bot.services, "settings", settings.model_copy(update={"review_required": False})
-    )
+    access = bot.services.store.access
+    monkeypatch.setattr(access, "policy", replace(access.policy, review_required=False))
     incidents = await _count(sandbox, Incident)
     reply = only(await bot.send_document(EDITOR, "direct.csv", to_csv([row()])))
     assert not reply.buttons

@@ -13,7 +13,8 @@ import pytest_asyncio
 from sqlalchemy import delete
 
 from db import outbox
-from db.models import OutboxMessage, OutboxStatus
+from db.domain.records import OutboxStatus
+from db.models import OutboxMessage
 from db.session import Database
 from handlers.context import Services
 

@@ -10,15 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import DEFAULT_SEED_DIR
-from db.gazetteer import DistrictEntry, Gazetteer, normalize
-from db.queries import Category, Period
-from handlers.parsing import (
-    BadPeriod,
-    ProblemKind,
-    Vocabulary,
-    parse_filters,
-    parse_period,
-)
+from db.domain.filters import Category, Period
+from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
+from db.domain.problems import ProblemKind
+from handlers.parsing import BadPeriod, Vocabulary, parse_filters, parse_period
 
 
 def _gazetteer() -> Gazetteer:

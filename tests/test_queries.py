@@ -9,8 +9,9 @@ import pytest
 
 from bot.config import DEFAULT_SEED_DIR
 from db import queries, writes
-from db.models import DatePrecision, Incident, IncidentSource
-from db.queries import Category, IncidentFilter, Period
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.records import DatePrecision
+from db.models import Incident, IncidentSource
 from db.seed import COUNT_FIELDS
 from handlers.context import Services
 

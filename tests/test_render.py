@@ -9,19 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.emulator import parse_html
-from bot.i18n import Catalogs
-from db.models import DatePrecision, Device
-from db.queries import (
-    Counts,
-    DatedValue,
-    IncidentFilter,
-    IncidentPage,
-    IncidentRow,
-    Period,
-    SourceRef,
-)
+from db.domain.figures import Counts, DatedValue
+from db.domain.filters import IncidentFilter, Period
+from db.domain.records import DatePrecision, Device
+from db.queries import IncidentPage, IncidentRow, SourceRef
 from handlers import render
 from handlers.parsing import Vocabulary, parse_filters
+from locales.i18n import Catalogs
 from tests.test_parsing import GAZ, VOCAB
 
 CATALOGS = Catalogs.load()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from db.schedule import Frequency, local_due, next_due, previous_due
+from db.domain.schedule import Frequency, local_due, next_due, previous_due
 
 BAKU = ZoneInfo("Asia/Baku")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -15,14 +15,16 @@ from bot.app import build_vocabulary
 from bot.config import Settings
 from bot.emulator import SentMessage, parse_html
 from bot.harness import EmulatedBot
-from bot.i18n import Catalogs, Translator
 from db import queries
-from db.queries import Category, IncidentFilter, Period, previous_period
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.problems import ProblemKind
+from db.queries import previous_period
 from db.totals import month_bounds
 from handlers.context import Services
-from handlers.parsing import ProblemKind, parse_comparison, parse_filters
+from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import MAX_MESSAGE, filters_summary, utf16_length
 from handlers.render.stats import MIN_PERCENT_BASE, change_text, filter_query, signed_percent
+from locales.i18n import Catalogs, Translator
 from tests.conftest import add_reader, emulated_bot, only
 from tests.test_parsing import GAZ, VOCAB
 

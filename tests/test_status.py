@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.harness import EmulatedBot
 from db import migrate
-from db.models import Incident, IncidentStatus, OutboxMessage, OutboxStatus, Subscription
+from db.domain.records import IncidentStatus, OutboxStatus
+from db.models import Incident, OutboxMessage, Subscription
 from db.status import database_name, last_digest_run
 from handlers.context import Services
 from tests.conftest import emulated_bot

@@ -13,16 +13,11 @@ from sqlalchemy import delete, select
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot, TrackedApplication
-from bot.i18n import Catalogs
 from db import outbox, subscriptions
-from db.models import (
-    DigestItem,
-    OutboxMessage,
-    OutboxStatus,
-    Subscription,
-    SubscriptionEnd,
-)
+from db.domain.records import OutboxStatus, SubscriptionEnd
+from db.models import DigestItem, OutboxMessage, Subscription
 from handlers.context import Services
+from locales.i18n import Catalogs
 from tests.conftest import ADMIN_ID, emulated_bot
 
 OWNER = ADMIN_ID

@@ -6,9 +6,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from db import subscriptions
-from db.models import SubscriptionEnd
-from db.queries import Category
-from db.schedule import Frequency
+from db.domain.filters import Category
+from db.domain.records import SubscriptionEnd
+from db.domain.schedule import Frequency
 from db.subscriptions import DigestSettings
 from handlers.context import Services
 

@@ -15,22 +15,16 @@ from dataclasses import dataclass
 from babel.numbers import format_decimal
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, Translator
-from db.gazetteer import Gazetteer
-from db.models import DatePrecision, Device
-from db.queries import (
-    Category,
-    Counts,
-    IncidentFilter,
-    IncidentPage,
-    IncidentRow,
-    Period,
-    SourcesSummary,
-    outlet,
-)
-from db.schedule import Frequency
+from db.domain.figures import Counts
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision, Device
+from db.domain.schedule import Frequency
+from db.queries import IncidentPage, IncidentRow, SourcesSummary, outlet
 from handlers.callbacks import IncidentsPageData, encode_language
-from handlers.parsing import MAX_SUGGESTED, Problem, ProblemKind
+from handlers.parsing import MAX_SUGGESTED, Problem
+from locales.i18n import N_, Translator
 
 #: Telegram's limit for a message's text after entity parsing.
 MAX_MESSAGE = 4096

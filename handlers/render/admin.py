@@ -12,7 +12,6 @@ from typing import Any
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, Translator
 from db.changes import (
     COUNT_FIELDS,
     ChangeRefused,
@@ -24,10 +23,12 @@ from db.changes import (
     PendingChange,
     Refusal,
 )
-from db.gazetteer import Gazetteer
-from db.models import ChangeKind, DatePrecision, Device
-from db.queries import Counts, outlet
-from db.validation import FormProblem, FormProblemKind
+from db.domain.figures import Counts
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import ChangeKind, DatePrecision, Device
+from db.queries import outlet
+from db.validation import FormProblem
 from handlers.callbacks import (
     DraftAction,
     ReviewAction,
@@ -49,6 +50,7 @@ from handlers.render import (
     link,
     visible_length,
 )
+from locales.i18n import N_, Translator
 
 MAX_SHOWN_PROBLEMS = 12
 MAX_ECHO = 60
@@ -117,65 +119,65 @@ def problem_text(t: Translator, gazetteer: Gazetteer, p: FormProblem) -> str:
     limit = t.number(p.hints[0]) if p.hints else ""
     key = p.key or ""
     kind = p.kind
-    if kind is FormProblemKind.NOT_KEY_VALUE:
+    if kind is ProblemKind.NOT_KEY_VALUE:
         return t._("“{word}” is not of the form key=value.").format(word=value)
-    if kind is FormProblemKind.UNCLOSED_QUOTE:
+    if kind is ProblemKind.UNCLOSED_QUOTE:
         return t._("{key}: the quotation mark is not closed.").format(key=key or "—")
-    if kind is FormProblemKind.UNKNOWN_KEY:
+    if kind is ProblemKind.UNKNOWN_KEY:
         return t._("{key}: unknown key.").format(key=key)
-    if kind is FormProblemKind.REPEATED_KEY:
+    if kind is ProblemKind.REPEATED_KEY:
         return t._("{key}: given twice.").format(key=key)
-    if kind is FormProblemKind.MISSING:
+    if kind is ProblemKind.MISSING:
         return t._("{key}: required.").format(key=key)
-    if kind is FormProblemKind.EMPTY:
+    if kind is ProblemKind.EMPTY:
         return t._("{key}: empty.").format(key=key)
-    if kind is FormProblemKind.BAD_DATE:
+    if kind is ProblemKind.BAD_DATE:
         return t._(
             "{key}: “{value}” is not a valid date (YYYY-MM-DD, or YYYY-MM or YYYY when the day or "
             "month is not known)."
         ).format(key=key, value=value)
-    if kind is FormProblemKind.FUTURE_DATE:
+    if kind is ProblemKind.FUTURE_DATE:
         return t._("{key}: “{value}” is in the future.").format(key=key, value=value)
-    if kind is FormProblemKind.TOO_OLD:
+    if kind is ProblemKind.TOO_OLD:
         return t._("{key}: “{value}” is too far in the past.").format(key=key, value=value)
-    if kind is FormProblemKind.DATE_ORDER:
+    if kind is ProblemKind.DATE_ORDER:
         return (
             t._("{key}: must not be before as_of.").format(key=key)
             if key == "published_on"
             else t._("{key}: must not be after as_of.").format(key=key)
         )
-    if kind is FormProblemKind.BAD_NUMBER:
+    if kind is ProblemKind.BAD_NUMBER:
         return t._("{key}: “{value}” is not a whole number of 0 or more.").format(
             key=key, value=value
         )
-    if kind is FormProblemKind.TOO_LARGE:
+    if kind is ProblemKind.TOO_LARGE:
         return t._("{key}: “{value}” is more than {limit}.").format(
             key=key, value=value, limit=limit
         )
-    if kind is FormProblemKind.NO_CASUALTIES:
+    if kind is ProblemKind.NO_CASUALTIES:
         return t._(
             "At least one of civilian_killed, civilian_injured, military_killed and "
             "military_injured must be above 0."
         )
-    if kind is FormProblemKind.UNKNOWN_DISTRICT:
+    if kind is ProblemKind.UNKNOWN_DISTRICT:
         line = t._("{key}: “{value}” is not a known district.").format(key=key, value=value)
         if p.hints:
             names = ", ".join(gazetteer.name(d, t.lang) for d in p.hints)
             line += " " + t._("Did you mean: {districts}?").format(districts=names)
         return line
-    if kind is FormProblemKind.BAD_URL:
+    if kind is ProblemKind.BAD_URL:
         return t._("{key}: “{value}” is not an http(s) link.").format(key=key, value=value)
-    if kind is FormProblemKind.TOO_LONG:
+    if kind is ProblemKind.TOO_LONG:
         return t.ngettext(
             "{key}: longer than {n} character.", "{key}: longer than {n} characters.", p.hints[0]
         ).format(key=key, n=limit)
-    if kind is FormProblemKind.UNKNOWN_DEVICE:
+    if kind is ProblemKind.UNKNOWN_DEVICE:
         return t._("{key}: “{value}” is not one of {choices}.").format(
             key=key, value=value, choices=", ".join(d.value for d in Device)
         )
-    if kind is FormProblemKind.SUMS:
+    if kind is ProblemKind.SUMS:
         return t._("The figures do not add up: {sums}.").format(sums="; ".join(p.detail))
-    if kind is FormProblemKind.NO_FIGURE:
+    if kind is ProblemKind.NO_FIGURE:
         return t._("Give at least one figure.")
     return t._("{key}: “{value}” is not a number like 12.").format(key=key or "id", value=value)
 

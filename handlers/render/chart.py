@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_date
 
-from bot.i18n import Translator
-from db.gazetteer import Gazetteer
+from db.domain.filters import Category
+from db.domain.gazetteer import Gazetteer
 from db.models import as_utc
-from db.queries import Category
 from db.series import MonthlySeries
 from handlers.render import (
     SEPARATOR,
@@ -32,6 +31,7 @@ from handlers.render import (
     filters_text,
     visible_length,
 )
+from locales.i18n import Translator
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

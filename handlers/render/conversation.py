@@ -11,15 +11,16 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
 from db.changes import COUNT_FIELDS, IncidentDraft
-from db.gazetteer import Gazetteer
-from db.models import Device
-from db.queries import Counts
-from db.validation import MAX_NOTE, MAX_PLACE, FormProblem, FormProblemKind
+from db.domain.figures import Counts
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import Device
+from db.validation import MAX_NOTE, MAX_PLACE, FormProblem
 from handlers.callbacks import AddAction, AddButton, AddStep
 from handlers.render import DEVICE_LABELS, Rendered, bold, escape, incident_counts
 from handlers.render.admin import FIELD_LABELS, add_usage, draft_card, problem_text
+from locales.i18n import Translator
 
 STEPS = tuple(AddStep)
 DISTRICTS_PER_ROW = 3
@@ -229,7 +230,7 @@ def render_step(
         lines.append(
             escape(t._("Send /cancel at any time to stop: nothing is saved until you confirm."))
         )
-    suggested = [d for p in problems if p.kind is FormProblemKind.UNKNOWN_DISTRICT for d in p.hints]
+    suggested = [d for p in problems if p.kind is ProblemKind.UNKNOWN_DISTRICT for d in p.hints]
     keyboard = _step_keyboard(t, gazetteer, step, session, editing=editing, suggested=suggested)
     return Rendered("\n".join(lines), keyboard)
 

@@ -8,11 +8,11 @@ from collections.abc import Callable, Sequence
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Catalogs, Translator
 from db.digests import Digest
-from db.gazetteer import Gazetteer
-from db.queries import IncidentFilter, IncidentRow
-from db.schedule import Frequency
+from db.domain.filters import IncidentFilter
+from db.domain.gazetteer import Gazetteer
+from db.domain.schedule import Frequency
+from db.queries import IncidentRow
 from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
 from handlers.render import (
@@ -26,6 +26,7 @@ from handlers.render import (
     visible_length,
 )
 from handlers.render.admin import diff_lines
+from locales.i18n import Catalogs, Translator
 
 #: Room kept in each part for the "(2/3)" mark and safety.
 _RESERVE = 100

@@ -44,10 +44,10 @@ from typing import IO
 
 from babel.units import format_unit
 
-from bot.i18n import Translator
+from db.domain.figures import Counts
+from db.domain.filters import IncidentFilter, Period
+from db.domain.gazetteer import Gazetteer
 from db.export import ExportRow
-from db.gazetteer import Gazetteer
-from db.queries import Counts, IncidentFilter, Period
 from db.totals import month_bounds
 from handlers.render import (
     bold,
@@ -55,6 +55,7 @@ from handlers.render import (
     filters_text,
     visible_length,
 )
+from locales.i18n import Translator
 
 #: Telegram's limit for a caption after entity parsing.
 MAX_CAPTION = 1024

@@ -10,19 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.i18n import Translator
 from db.changes import ImportReport, IncidentDraft
-from db.gazetteer import Gazetteer
-from db.imports import (
-    COLUMNS,
-    MAX_FILE_BYTES,
-    REQUIRED_COLUMNS,
-    ImportProblem,
-    ImportProblemKind,
-    added_drafts,
-)
-from db.models import DatePrecision
-from db.validation import FormProblem, FormProblemKind
+from db.domain.gazetteer import Gazetteer
+from db.domain.problems import ProblemKind
+from db.domain.records import DatePrecision
+from db.imports import COLUMNS, MAX_FILE_BYTES, REQUIRED_COLUMNS, ImportProblem, added_drafts
+from db.validation import FormProblem
 from handlers.render import (
     MAX_MESSAGE,
     Rendered,
@@ -33,6 +26,7 @@ from handlers.render import (
     utf16_length,
 )
 from handlers.render.admin import problem_text, render_proposed
+from locales.i18n import Translator
 
 #: Line numbers and incident numbers named in a reply before "… and N more".
 MAX_LISTED = 20
@@ -42,11 +36,11 @@ _RESERVED = 600
 
 _FILE_KINDS = frozenset(
     {
-        ImportProblemKind.EMPTY_FILE,
-        ImportProblemKind.MISSING_COLUMNS,
-        ImportProblemKind.UNKNOWN_COLUMNS,
-        ImportProblemKind.REPEATED_COLUMNS,
-        ImportProblemKind.NO_ROWS,
+        ProblemKind.EMPTY_FILE,
+        ProblemKind.MISSING_COLUMNS,
+        ProblemKind.UNKNOWN_COLUMNS,
+        ProblemKind.REPEATED_COLUMNS,
+        ProblemKind.NO_ROWS,
     }
 )
 
@@ -77,54 +71,54 @@ def _listed(t: Translator, items: Sequence[str]) -> str:
 def import_problem_text(t: Translator, gazetteer: Gazetteer, p: ImportProblem) -> str:
     """Plain text: one problem, naming its column and what is wrong (without its line)."""
     kind = p.kind
-    if kind is ImportProblemKind.NOT_UTF8:
+    if kind is ProblemKind.NOT_UTF8:
         return t._("The file is not in UTF-8 from here on: save it as “CSV UTF-8”.")
-    if kind is ImportProblemKind.BAD_CSV:
+    if kind is ProblemKind.BAD_CSV:
         return t._("The file cannot be read as CSV from here on (is a quotation mark not closed?).")
-    if kind is ImportProblemKind.EMPTY_FILE:
+    if kind is ProblemKind.EMPTY_FILE:
         return t._("The file is empty.")
-    if kind is ImportProblemKind.MISSING_COLUMNS:
+    if kind is ProblemKind.MISSING_COLUMNS:
         return t.ngettext(
             "The header lacks a required column: {columns}.",
             "The header lacks required columns: {columns}.",
             len(p.names),
         ).format(columns=_quoted(p.names))
-    if kind is ImportProblemKind.UNKNOWN_COLUMNS:
+    if kind is ProblemKind.UNKNOWN_COLUMNS:
         return t.ngettext(
             "The header has a column the dataset does not have: {columns}.",
             "The header has columns the dataset does not have: {columns}.",
             len(p.names),
         ).format(columns=_quoted(p.names))
-    if kind is ImportProblemKind.REPEATED_COLUMNS:
+    if kind is ProblemKind.REPEATED_COLUMNS:
         return t.ngettext(
             "The header names a column twice: {columns}.",
             "The header names columns twice: {columns}.",
             len(p.names),
         ).format(columns=_quoted(p.names))
-    if kind is ImportProblemKind.NO_ROWS:
+    if kind is ProblemKind.NO_ROWS:
         return t._("The file has a header but no rows.")
-    if kind is ImportProblemKind.TOO_MANY_ROWS:
+    if kind is ProblemKind.TOO_MANY_ROWS:
         limit = p.limit or 0
         return t.ngettext(
             "The file has more than {n} row: split it into smaller files.",
             "The file has more than {n} rows: split it into smaller files.",
             limit,
         ).format(n=t.number(limit))
-    if kind is ImportProblemKind.FIELD_COUNT:
+    if kind is ProblemKind.FIELD_COUNT:
         return t._(
             "the row has a different number of values ({found}) than the header has columns "
             "({expected}); is a value with a comma not in double quotes?"
         ).format(found=p.value, expected=t.number(p.limit or 0))
-    if kind is ImportProblemKind.UNKNOWN_PRECISION:
+    if kind is ProblemKind.UNKNOWN_PRECISION:
         return t._("{key}: “{value}” is not one of {choices}.").format(
             key=p.column or "", value=p.value, choices=", ".join(d.value for d in DatePrecision)
         )
     # The kinds of the admin forms: worded as for /add, the column as the key.
-    hints = p.hints if kind is ImportProblemKind.UNKNOWN_DISTRICT else ()
+    hints = p.hints if kind is ProblemKind.UNKNOWN_DISTRICT else ()
     if p.limit is not None:
         hints = (p.limit,)
     return problem_text(
-        t, gazetteer, FormProblem(FormProblemKind(kind.value), p.column, p.value, hints)
+        t, gazetteer, FormProblem(ProblemKind(kind.value), p.column, p.value, hints)
     )
 
 

@@ -15,20 +15,10 @@ from dataclasses import dataclass
 from babel.numbers import format_percent
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translator
-from db.gazetteer import Gazetteer
-from db.queries import (
-    Category,
-    Comparison,
-    Counts,
-    IncidentFilter,
-    OfficialComparison,
-    OfficialFigures,
-    Period,
-    Stats,
-    StatsReport,
-    Trend,
-)
+from db.domain.figures import Counts
+from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.gazetteer import Gazetteer
+from db.queries import Comparison, OfficialComparison, OfficialFigures, Stats, StatsReport, Trend
 from handlers.parsing import Problem
 from handlers.render import (
     SEPARATOR,
@@ -44,6 +34,7 @@ from handlers.render import (
     period_text,
     signed,
 )
+from locales.i18n import Translator
 
 #: A change is given in percent only from a figure at least this large: from 2 to 3 is "+50 %",
 #: which says more about chance than about a trend.

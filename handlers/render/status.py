@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from babel.dates import format_timedelta
 
-from bot.i18n import Translator
 from db.status import DatabaseName, DigestRun, StoreStatus
 from handlers.render import bold, escape
+from locales.i18n import Translator
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,6 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from db.models import DatePrecision
 from locales import DOMAIN, LOCALES_DIR, SUPPORTED_LANGUAGES
 
 
@@ -71,11 +70,13 @@ class Translator:
             return _integer(value, self.locale)
         return format_decimal(value, locale=self.locale)
 
-    def date(self, value: dt.date, precision: DatePrecision = DatePrecision.DAY) -> str:
-        """A date as precise as it is known: ``13 July 2023``, ``July 2023`` or ``2023``."""
-        if precision is DatePrecision.YEAR:
+    def date(self, value: dt.date, precision: str = "day") -> str:
+        """A date as precise as it is known: ``13 July 2023``, ``July 2023`` or ``2023``.
+
+        ``precision`` is a date precision's value (``"year"``, ``"month"``, ``"day"``)."""
+        if precision == "year":
             return format_skeleton("y", value, locale=self.locale)
-        if precision is DatePrecision.MONTH:
+        if precision == "month":
             return format_skeleton("yMMMM", value, locale=self.locale)
         return format_date(value, format="long", locale=self.locale)
 
