@@ -31,7 +31,7 @@ from bot.digests import (
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
-from db import changes, migrate, seed
+from db import changes, seed
 from db.outbox import Delivery
 from db.session import Database
 from db.store import Store
@@ -102,21 +102,18 @@ def build_services(settings: Settings) -> Services:
 
 
 async def prepare_database(services: Services) -> None:
-    """Migrate, seed an empty store from the dataset, load the gazetteer."""
-    await migrate.upgrade(services.db)
-    report = await seed.seed_if_empty(services.db, settings_of(services).seed_dir)
-    if report is None:
-        await seed.refresh_issuers(services.db, settings_of(services).seed_dir)
-    else:
+    """Migrate, seed an empty store from the dataset, load the gazetteer (``db.seed.prepare``)."""
+    seed_dir = settings_of(services).seed_dir
+    prepared = await seed.prepare(services.db, seed_dir)
+    if prepared.seeded is not None:
         log.info(
             "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
-            settings_of(services).seed_dir,
-            report.districts_added,
-            report.incidents_added,
-            report.totals_added,
+            seed_dir,
+            prepared.seeded.districts_added,
+            prepared.seeded.incidents_added,
+            prepared.seeded.totals_added,
         )
-    async with services.db.session() as session:
-        services.gazetteer = await seed.load_gazetteer(session)
+    services.gazetteer = prepared.gazetteer
 
 
 async def _post_init(application: BotApplication) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import totals
+from db import migrate, totals
 from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
 from db.domain.records import DatePrecision, Device
 from db.models import District, DistrictName, Incident, IncidentSource, IssuerName, OfficialTotal
@@ -193,6 +193,27 @@ async def refresh_issuers(db: Database, directory: Path) -> None:
     async with db.transaction() as session:
         await db.exclusive(session, WRITE_LOCK)
         await _seed_issuers(session, path)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A store ready to serve: its gazetteer, and what was loaded into it if it was empty."""
+
+    gazetteer: Gazetteer
+    seeded: SeedReport | None
+
+
+async def prepare(db: Database, directory: Path) -> Prepared:
+    """The start of the bot and of ``python -m bot import``: apply the migrations, load the
+    dataset in ``directory`` into an empty store (else refresh the issuers' names from it),
+    and read the gazetteer."""
+    await migrate.upgrade(db)
+    seeded = await seed_if_empty(db, directory)
+    if seeded is None:
+        await refresh_issuers(db, directory)
+    async with db.session() as session:
+        gazetteer = await load_gazetteer(session)
+    return Prepared(gazetteer, seeded)
 
 
 async def _load(db: Database, directory: Path, *, only_if_empty: bool) -> SeedReport | None:
