@@ -1,8 +1,8 @@
 """Time of a bulk CSV import (what an admin's file or ``python -m bot import`` runs).
 
 For each database and file size: a fresh database with the shipped dataset, a synthetic file of N
-new rows in the dataset's format, then ``parse_csv`` (every row checked) and ``import_rows`` (one
-transaction, audit entries included) timed; then the same file again (every row skipped as a
+new rows in the dataset's format, then ``parse_csv`` (every row checked) and the store's
+``imports.import_rows`` (one transaction, audit entries included) timed; then the same file again (every row skipped as a
 duplicate). Repeated ``--runs`` times on a fresh database; medians are printed. Never asserts.
 
     python bench/bench_import.py --sizes 500,2000 --databases sqlite,postgresql
@@ -22,10 +22,12 @@ import time
 import support
 
 from bot.config import DEFAULT_SEED_DIR
-from db.imports import import_rows, parse_csv
-from db.migrate import upgrade
-from db.seed import load_gazetteer, seed
+from db.imports import parse_csv
+from db.seed import prepare
 from db.session import Database
+from db.store import Store
+from db.store.access import Policy
+from db.store.imports import ImportRequest, Operator
 
 COLUMNS = [
     "date",
@@ -78,21 +80,19 @@ async def one_run(kind: str, pg_url: str, rows: int, run: int) -> dict[str, floa
     async with support.fresh_database(kind, pg_url) as url:
         db = Database(url)
         try:
-            await upgrade(db)
-            await seed(db, DEFAULT_SEED_DIR)
-            async with db.session() as session:
-                gazetteer = await load_gazetteer(session)
+            gazetteer = (await prepare(db, DEFAULT_SEED_DIR)).gazetteer
+            imports = Store(db, Policy()).imports
             data = synthetic_csv(rows, run)
             started = time.perf_counter()
             parsed = parse_csv(data, gazetteer, dt.date.today())
             parse_s = time.perf_counter() - started
             assert not parsed.problems, parsed.problems[:3]
             started = time.perf_counter()
-            report = await import_rows(db, parsed.rows, None)
+            report = await imports.import_rows(ImportRequest(parsed.rows, Operator.SHELL))
             import_s = time.perf_counter() - started
             assert len(report.added) == rows
             started = time.perf_counter()
-            again = await import_rows(db, parsed.rows, None)
+            again = await imports.import_rows(ImportRequest(parsed.rows, Operator.SHELL))
             skip_s = time.perf_counter() - started
             assert len(again.skipped) == rows
         finally:

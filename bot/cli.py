@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ctypes
-import datetime as dt
 import gc
 import logging
 import os
@@ -13,15 +12,12 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import build_handler
 from bot.logs import secrets_of as log_secrets
 from locales import SUPPORTED_LANGUAGES
-
-if TYPE_CHECKING:
-    from locales.i18n import Translator
 
 PROG = "casualty-bot"
 log = logging.getLogger(PROG)
@@ -70,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="be one of the bot's owners, to try /add, /edit, /history and the other admin "
         "commands (changes are stored in DATABASE_URL)",
     )
+    _add_db_verbs(verbs)
+    _add_import_verb(verbs)
+    return parser
+
+
+def _add_db_verbs(verbs: Any) -> None:
     db = verbs.add_parser(
         "db",
         help="database: migrations and seed data",
@@ -113,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         "prints the pg_restore command to use instead (exit status 2).",
     )
     restore.add_argument("path", type=Path, metavar="PATH", help="the backup file to restore")
+
+
+def _add_import_verb(verbs: Any) -> None:
     importing = verbs.add_parser(
         "import",
         help="import incidents from a CSV file in the dataset's format",
@@ -134,7 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SUPPORTED_LANGUAGES,
         help="the language of the report (default: DEFAULT_LANGUAGE)",
     )
-    return parser
 
 
 def configure_logging(
@@ -206,7 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_console(settings, language=args.lang, admin=args.admin))
         if args.verb == "import":
-            return import_command(settings, args)
+            from bot.csv_import import import_command
+
+            return import_command(settings, args.file, PROG, lang=args.lang, dry_run=args.dry_run)
         return asyncio.run(db_command(settings, args))
     except ConfigError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
@@ -348,71 +354,6 @@ async def backup_command(settings: Settings, args: argparse.Namespace) -> int:
             f"restored {args.path} (schema revision {revision}) into {database.safe_url()}, "
             f"now at revision {migrate.head_revision()}"
         )
-    finally:
-        await database.dispose()
-    return 0
-
-
-def import_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``import FILE.csv``: all or nothing, as an admin's CSV in the chat, but never reviewed."""
-    from db import imports
-    from handlers.render.imports import too_large_text
-    from locales.i18n import Catalogs
-
-    path: Path = args.file
-    catalogs = Catalogs.load(settings.default_language, settings.tz)
-    t = catalogs.translator(args.lang or settings.default_language)
-    try:
-        if path.stat().st_size > imports.MAX_FILE_BYTES:
-            print(f"{PROG}: {path}: {too_large_text(t)}", file=sys.stderr)
-            return 1
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"{PROG}: {path}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    return asyncio.run(_import(settings, t, path, data, dry_run=args.dry_run))
-
-
-async def _import(
-    settings: Settings, t: Translator, path: Path, data: bytes, *, dry_run: bool
-) -> int:
-    from db import imports, migrate, seed
-    from db.session import Database
-    from handlers.render.imports import (
-        checked_lines,
-        import_problem_text,
-        imported_lines,
-        problems_summary,
-    )
-
-    database = Database(settings.database_url)
-    try:
-        await migrate.upgrade(database)
-        seeded = await seed.seed_if_empty(database, settings.seed_dir)
-        if seeded is not None:
-            print(
-                f"loaded {settings.seed_dir} into the empty database: {seeded.districts_added} "
-                f"districts, {seeded.incidents_added} incidents, {seeded.totals_added} official "
-                "totals"
-            )
-        async with database.session() as session:
-            gazetteer = await seed.load_gazetteer(session)
-        parsed = imports.parse_csv(data, gazetteer, dt.datetime.now(settings.tz).date())
-        if not parsed.ok:
-            for problem in parsed.problems:
-                where = f"{path}:{problem.line}" if problem.line is not None else str(path)
-                print(f"{where}: {import_problem_text(t, gazetteer, problem)}", file=sys.stderr)
-            for line in problems_summary(t, path.name, parsed.problems):
-                print(f"{PROG}: {line}", file=sys.stderr)
-            return 1
-        rows = parsed.rows
-        if dry_run:
-            async with database.read() as connection:
-                skipped = await imports.present_lines(connection, rows)
-            print("\n".join(checked_lines(t, path.name, rows, skipped)))
-            return 0
-        report = await imports.import_rows(database, rows, None)
-        print("\n".join(imported_lines(t, path.name, report, imports.added_drafts(rows, report))))
     finally:
         await database.dispose()
     return 0

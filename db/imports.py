@@ -1,13 +1,11 @@
-"""Bulk import of incidents from a CSV file in the dataset's format (``incidents.csv``, see
-``db/seed/azerbaijan/README.md``): parse and check every row, then add them all in one
-transaction or none.
+"""The parser of an import: every row of a CSV file in the dataset's format (``incidents.csv``,
+see ``db/seed/azerbaijan/README.md`` and :mod:`db.domain.imports`) checked, and which rows the
+store has already. The import itself (all or nothing, review) is ``db.store.imports``.
 
 :func:`parse_csv` is pure: it reads the file's bytes and returns the rows as drafts, or the
 problems found, each with its line and column, its kind, the value and the limit broken. The
 rendering layer words them in the reader's language. Any problem anywhere means nothing is
-imported. The checks are those of the admin forms (``handlers.forms``), kept here because the
-store must not import the handlers: the kinds have the same values as ``ProblemKind`` and
-the limits are the same (a test keeps them equal).
+imported. The checks of single values are those of the admin forms (``db.validation``).
 """
 
 from __future__ import annotations
@@ -19,19 +17,18 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import select
 
-from db import changes
-from db.changes import COUNT_FIELDS, ImportReport, IncidentDraft, natural_key
+from db.changes import COUNT_FIELDS, IncidentDraft, natural_key
 from db.domain.gazetteer import Gazetteer
+from db.domain.imports import COLUMNS, MAX_ROWS, MAX_TITLE, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.models import Incident, IncidentSource
 from db.queries import Reader
 from db.seed import date_span
-from db.session import Database
 from db.validation import (
     MAX_ACTIVITY,
     MAX_NOTE,
@@ -46,36 +43,6 @@ from db.validation import (
     clean,
 )
 
-#: The largest file accepted (checked before it is downloaded): about 3,500 rows like the shipped
-#: ones.
-MAX_FILE_BYTES = 1024 * 1024
-#: The most rows one file may have. Adding a row takes a few milliseconds (its audit entry and
-#: the pre-aggregated totals are written with it), so this keeps an import, which holds up its
-#: chat and the approval button of a reviewed one, to a few seconds.
-MAX_ROWS = 2000
-#: The longest source title.
-MAX_TITLE = 1000
-
-#: The columns of ``incidents.csv``, in its order.
-COLUMNS = (
-    "date",
-    "date_precision",
-    "district",
-    "settlement",
-    *COUNT_FIELDS,
-    "device",
-    "activity",
-    "description",
-    "source_url",
-    "source_title",
-    "date_note",
-)
-#: Columns a file must have; the others may be left out.
-REQUIRED_COLUMNS = ("date", "district", *COUNT_FIELDS, "source_url")
-#: Media types Telegram clients give a CSV file (besides a name ending in ``.csv``).
-CSV_MIME_TYPES = frozenset(
-    {"text/csv", "text/comma-separated-values", "application/csv", "text/x-csv"}
-)
 #: Optional text columns and their longest length.
 TEXT_LIMITS = {
     "settlement": MAX_PLACE,
@@ -87,23 +54,6 @@ TEXT_LIMITS = {
 
 T = TypeVar("T")
 _DATE = re.compile(r"^([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?$")
-
-
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    kind: ProblemKind
-    #: The line of the file where the row starts (the header is line 1); None for the file.
-    line: int | None = None
-    column: str | None = None
-    #: The value found, shortened.
-    value: str = ""
-    #: The limit broken (TOO_LARGE, TOO_LONG, TOO_MANY_ROWS), or the number of fields the
-    #: header has (FIELD_COUNT).
-    limit: int | None = None
-    #: Nearest districts (UNKNOWN_DISTRICT).
-    hints: tuple[int, ...] = ()
-    #: Columns missing, unknown or repeated.
-    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +72,6 @@ class _RowInvalid(ValueError):
     def __init__(self, problem: ImportProblem) -> None:
         super().__init__(problem.kind.value)
         self.problem = problem
-
-
-def is_csv(file_name: str | None, mime_type: str | None) -> bool:
-    """A document that may be a CSV file: by its name, or by its media type."""
-    if file_name and file_name.lower().endswith(".csv"):
-        return True
-    return (mime_type or "").split(";")[0].strip().lower() in CSV_MIME_TYPES
 
 
 def _short(value: str, limit: int = 60) -> str:
@@ -310,6 +253,17 @@ def _header_problems(header: Sequence[str]) -> list[ImportProblem]:
     return problems
 
 
+def _cells(record: list[str], header: Sequence[str], line: int) -> dict[str, str] | ImportProblem:
+    """A record's values by column, or the problem that it has not one value per column."""
+    if len(record) > len(header) and not any(c.strip() for c in record[len(header) :]):
+        record = record[: len(header)]  # trailing empty cells, as spreadsheets add
+    if len(record) != len(header):
+        return ImportProblem(
+            ProblemKind.FIELD_COUNT, line, value=str(len(record)), limit=len(header)
+        )
+    return dict(zip(header, record, strict=True))
+
+
 def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
     """Every row of a file in the dataset's format, checked; no draft at all if any has a problem.
 
@@ -345,21 +299,11 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
                 return ParsedFile(
                     problems=(ImportProblem(ProblemKind.TOO_MANY_ROWS, line, limit=MAX_ROWS),)
                 )
-            if len(record) > len(header) and not any(c.strip() for c in record[len(header) :]):
-                record = record[: len(header)]  # trailing empty cells, as spreadsheets add
-            if len(record) != len(header):
-                problems.append(
-                    ImportProblem(
-                        ProblemKind.FIELD_COUNT,
-                        line,
-                        value=str(len(record)),
-                        limit=len(header),
-                    )
-                )
+            cells = _cells(record, header, line)
+            if isinstance(cells, ImportProblem):
+                problems.append(cells)
                 continue
-            draft, row_problems = check_row(
-                line, dict(zip(header, record, strict=True)), gazetteer, today
-            )
+            draft, row_problems = check_row(line, cells, gazetteer, today)
             problems += row_problems
             if draft is not None:
                 drafts.append((line, draft))
@@ -374,7 +318,7 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
     return ParsedFile(rows=tuple(drafts))
 
 
-# -- the store ------------------------------------------------------------------------------------
+# -- what the store has ---------------------------------------------------------------------------
 
 
 async def present_lines(db: Reader, rows: Sequence[tuple[int, IncidentDraft]]) -> list[int]:
@@ -399,31 +343,3 @@ async def present_lines(db: Reader, rows: Sequence[tuple[int, IncidentDraft]]) -
         else:
             present.add(key)
     return skipped
-
-
-async def import_rows(
-    db: Database, rows: Sequence[tuple[int, IncidentDraft]], actor: int | None
-) -> ImportReport:
-    """Add the rows not in the store yet, in one transaction (all or nothing), taking turns with
-    the other admins' writes (so that two imports of one file add it once). ``actor`` None is
-    the shell."""
-    async with db.write() as session:
-        return await changes.import_incidents(session, rows, actor)
-
-
-def review_payload(
-    rows: Sequence[tuple[int, IncidentDraft]], file_name: str | None
-) -> dict[str, Any]:
-    """The payload of an import kept for review (``changes.approve`` applies it)."""
-    payload: dict[str, Any] = {"rows": [[line, draft.to_json()] for line, draft in rows]}
-    if file_name:
-        payload["file"] = file_name
-    return payload
-
-
-def added_drafts(
-    rows: Sequence[tuple[int, IncidentDraft]], report: ImportReport
-) -> list[IncidentDraft]:
-    """The rows that an import added (those it did not skip), in the file's order."""
-    skipped = set(report.skipped)
-    return [draft for line, draft in rows if line not in skipped]

@@ -16,13 +16,15 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from db import changes, imports
-from db.changes import ImportReport
-from db.domain.records import ChangeKind
+from db.domain.imports import MAX_FILE_BYTES, is_csv
 from db.domain.roles import Role
-from handlers.auth import needs_review, require
+from db.imports import parse_csv
+from db.store.errors import NotAllowed
+from db.store.imports import ImportOutcome, ImportRequest, ImportResult
+from handlers.auth import require
 from handlers.context import BotContext
 from handlers.editing import notify_reviewers
+from handlers.render.admin import refused_text
 from handlers.render.imports import (
     import_usage,
     render_download_failed,
@@ -33,6 +35,7 @@ from handlers.render.imports import (
     render_too_large,
 )
 from handlers.replies import reply, show_action
+from locales.i18n import Translator
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +65,32 @@ def _document(message: Message) -> Document | None:
     return None
 
 
+async def _download(update: Update, t: Translator, document: Document) -> bytes | None:
+    """The file's bytes, or None after saying why not (not a CSV file, too large, not there)."""
+    if not is_csv(document.file_name, document.mime_type):
+        await reply(update, render_not_csv(t))
+        return None
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+        await reply(update, render_too_large(t))
+        return None
+    try:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("could not download %s: %s", document.file_id, exc)
+        await reply(update, render_download_failed(t))
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        await reply(update, render_too_large(t))
+        return None
+    return data
+
+
 async def import_document(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or _addressed_to_another_bot(message, context.bot.username):
         return
-    # Rights first: a reader's file is not even downloaded.
-    role = await require(update, context, Role.EDITOR, "import")
-    if role is None:
+    # Rights first: a reader's file is not even downloaded (the store asks again).
+    if await require(update, context, Role.EDITOR, "import") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -76,61 +98,53 @@ async def import_document(update: Update, context: BotContext) -> None:
     if document is None:
         await reply(update, import_usage(t))
         return
-    name = document.file_name
-    if not imports.is_csv(name, document.mime_type):
-        await reply(update, render_not_csv(t))
-        return
-    if document.file_size is not None and document.file_size > imports.MAX_FILE_BYTES:
-        await reply(update, render_too_large(t))
-        return
-    try:
-        data = bytes(await (await document.get_file()).download_as_bytearray())
-    except TelegramError as exc:
-        log.warning("could not download %s: %s", document.file_id, exc)
-        await reply(update, render_download_failed(t))
-        return
-    if len(data) > imports.MAX_FILE_BYTES:
-        await reply(update, render_too_large(t))
+    data = await _download(update, t, document)
+    if data is None:
         return
     user = update.effective_user
     assert user is not None
-    parsed = imports.parse_csv(data, services.gazetteer, context.today())
+    name = document.file_name
+    parsed = parse_csv(data, services.gazetteer, context.today())
     if not parsed.ok:
         log.info(
             "user_id=%s import of %r refused: %d problems", user.id, name, len(parsed.problems)
         )
         await reply(update, render_import_problems(t, services.gazetteer, name, parsed.problems))
         return
-    rows = parsed.rows
     await show_action(update, ChatAction.TYPING)  # a large file takes a few seconds
-    if needs_review(context, role):
-        async with services.db.read() as connection:
-            skipped = await imports.present_lines(connection, rows)
-        if len(skipped) == len(rows):
-            # Nothing would change: no reviewer is bothered.
-            await reply(update, render_imported(t, name, ImportReport(skipped=skipped), []))
-            return
-        async with services.db.write() as session:
-            change = await changes.propose(
-                session,
-                ChangeKind.IMPORT,
-                user.id,
-                imports.review_payload(rows, name),
-                language=t.lang,
-            )
-        log.info(
-            "user_id=%s proposed importing %d rows as change %s", user.id, len(rows), change.id
-        )
-        proposed = render_import_proposed(t, name, rows, skipped, change.id)
-        await reply(update, proposed.text, proposed.keyboard)
-        await notify_reviewers(context, change.id, user.id)
+    request = ImportRequest(parsed.rows, user.id, file_name=name, language=t.lang)
+    try:
+        result = await services.store.imports.import_rows(request)
+    except NotAllowed:  # no longer an editor since the file was sent
+        await reply(update, refused_text(t, False))
         return
-    report = await imports.import_rows(services.db, rows, user.id)
-    log.info(
-        "user_id=%s imported %r: %d added, %d skipped",
-        user.id,
-        name,
-        len(report.added),
-        len(report.skipped),
-    )
-    await reply(update, render_imported(t, name, report, imports.added_drafts(rows, report)))
+    await _tell(update, context, t, name, result)
+
+
+async def _tell(
+    update: Update, context: BotContext, t: Translator, name: str | None, result: ImportResult
+) -> None:
+    """What the import did; an import kept for review goes to the reviewers too."""
+    user = update.effective_user
+    assert user is not None
+    if result.outcome is ImportOutcome.PROPOSED:
+        assert result.change_id is not None
+        log.info(
+            "user_id=%s proposed importing %d rows as change %s",
+            user.id,
+            len(result.rows),
+            result.change_id,
+        )
+        proposed = render_import_proposed(t, name, result.rows, result.skipped, result.change_id)
+        await reply(update, proposed.text, proposed.keyboard)
+        await notify_reviewers(context, result.change_id, user.id)
+        return
+    if result.outcome is ImportOutcome.ADDED:
+        log.info(
+            "user_id=%s imported %r: %d added, %d skipped",
+            user.id,
+            name,
+            len(result.added),
+            len(result.skipped),
+        )
+    await reply(update, render_imported(t, name, result.report, result.added_drafts))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import inspect
 import io
 import itertools
 import os
@@ -30,15 +31,19 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
-from db import changes, imports, queries, validation
-from db.changes import ImportReport
+from db import changes, queries, validation
+from db import imports as csv_parser
+from db.changes import COUNT_FIELDS, ImportReport
+from db.domain import imports
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
+from db.domain.imports import COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeStatus, DatePrecision, Device
-from db.imports import COLUMNS, ImportProblem, parse_csv
+from db.imports import parse_csv, present_lines
 from db.models import AuditEntry, Change, Incident
+from db.store.imports import ImportRequest, Operator, review_payload
 from handlers.context import Services
 from handlers.render import MAX_MESSAGE, injured_line, killed_line
 from handlers.render.admin import refused_text
@@ -46,13 +51,14 @@ from handlers.render.imports import (
     id_ranges,
     import_change_lines,
     import_outcome,
+    import_problem_text,
     import_usage,
     problem_line,
     render_import_problems,
     render_not_csv,
     render_too_large,
 )
-from locales.i18n import Catalogs
+from locales.i18n import Catalogs, Translator
 from tests.conftest import ADMIN_ID, emulated_bot, only
 
 OWNER = ADMIN_ID  # English
@@ -363,14 +369,46 @@ def test_too_many_rows(gazetteer: Gazetteer) -> None:
     )
 
 
-def test_every_row_problem_of_the_shared_checks_has_an_import_kind() -> None:
-    """The row checks are db.validation's, shared with the admin forms; each problem they can
-    raise must have a kind in the import's problems."""
-    shared = {
-        "missing", "bad_date", "future_date", "too_old", "bad_number", "too_large",
-        "no_casualties", "unknown_district", "bad_url", "too_long", "unknown_device",
-    }  # fmt: skip
-    assert shared <= {k.value for k in imports.ProblemKind}
+def import_problem_kinds() -> set[ProblemKind]:
+    """Every kind of problem an import can report: those the parser (db.imports) names, and those
+    of the checks of db.validation (shared with the admin forms) that it calls."""
+    checks = [
+        f
+        for f in vars(csv_parser).values()
+        if inspect.isfunction(f) and f.__module__ == "db.validation"
+    ]
+    source = inspect.getsource(csv_parser) + "".join(inspect.getsource(f) for f in checks)
+    return {ProblemKind[name] for name in re.findall(r"ProblemKind\.([A-Z0-9_]+)", source)}
+
+
+@pytest.mark.parametrize("lang", ["az", "en", "ru"])
+def test_every_problem_an_import_can_report_is_worded_in_each_language(
+    catalogs: Catalogs, gazetteer: Gazetteer, lang: str
+) -> None:
+    kinds = import_problem_kinds()
+    # The parser's own kinds and the shared checks' are both found.
+    assert {ProblemKind.NOT_UTF8, ProblemKind.FIELD_COUNT, ProblemKind.UNKNOWN_DEVICE} <= kinds
+    assert {ProblemKind.BAD_NUMBER, ProblemKind.BAD_URL, ProblemKind.EMPTY} <= kinds
+    t, en = catalogs.translator(lang), catalogs.translator("en")
+
+    def worded(kind: ProblemKind, t: Translator) -> str:
+        problem = ImportProblem(kind, 3, "civilian_killed", "x", limit=7, names=("district",))
+        return import_problem_text(t, gazetteer, problem)
+
+    # Every kind, the import's and the others (those of /stats words fall through to one text).
+    texts = {kind: worded(kind, t) for kind in ProblemKind}
+    for kind in sorted(kinds):
+        text = texts[kind]
+        assert text.strip() and text != kind.value, (kind, text)
+        if lang != "en":  # translated, not the English msgid
+            assert text != worded(kind, en), (kind, text)
+        # Worded as that kind: a kind the renderer does not know would share another's text.
+        assert [k for k, other in texts.items() if other == text] == [kind], (kind, text)
+
+
+def test_the_format_has_the_count_columns_of_the_store() -> None:
+    assert [c for c in COLUMNS if c in COUNT_FIELDS] == list(COUNT_FIELDS)
+    assert set(COUNT_FIELDS) <= set(imports.REQUIRED_COLUMNS)
 
 
 @pytest.mark.parametrize(
@@ -427,7 +465,7 @@ def test_an_import_for_review_and_its_outcome_in_words(
 ) -> None:
     t = catalogs.translator("en")
     rows = parse_csv(to_csv(valid_rows()), gazetteer, TODAY).rows
-    payload = imports.review_payload(rows, "april.csv")
+    payload = review_payload(rows, "april.csv")
     assert import_change_lines(t, payload) == [
         "4 rows · april.csv",
         "To be added to the figures: 2 people killed, 6 people injured.",
@@ -467,9 +505,9 @@ async def test_an_import_adds_new_rows_once_with_an_audit_entry_each(
     before = await _national(sandbox)
     audits = await _count(sandbox, AuditEntry)
     async with sandbox.db.read() as connection:
-        assert await imports.present_lines(connection, parsed.rows) == [6]
-    report = await imports.import_rows(sandbox.db, parsed.rows, None)
-    assert len(report.added) == 4 and report.skipped == [6]
+        assert await present_lines(connection, parsed.rows) == [6]
+    report = await sandbox.store.imports.import_rows(ImportRequest(parsed.rows, Operator.SHELL))
+    assert len(report.added) == 4 and report.skipped == (6,)
     after = await _national(sandbox)
     killed, injured = sums(rows)
     assert after.killed == before.killed + killed and after.injured == before.injured + injured
@@ -487,8 +525,8 @@ async def test_an_import_adds_new_rows_once_with_an_audit_entry_each(
     assert {e.actor for e in entries} == {None}
     assert {e.incident_id for e in entries if e.action == "incident.add"} == set(report.added)
     # Again: everything is skipped.
-    again = await imports.import_rows(sandbox.db, parsed.rows, None)
-    assert again.added == [] and again.skipped == [2, 3, 4, 5, 6]
+    again = await sandbox.store.imports.import_rows(ImportRequest(parsed.rows, Operator.SHELL))
+    assert again.added == () and again.skipped == (2, 3, 4, 5, 6)
     assert await _national(sandbox) == after
 
 
@@ -510,7 +548,7 @@ async def test_an_import_that_fails_half_way_leaves_nothing(
 
     monkeypatch.setattr(changes.totals, "apply_many", failing)
     with pytest.raises(RuntimeError):
-        await imports.import_rows(sandbox.db, parsed.rows, OWNER)
+        await sandbox.store.imports.import_rows(ImportRequest(parsed.rows, OWNER))
     assert calls == 1
     assert await _count(sandbox, Incident) == incidents
     assert await _count(sandbox, AuditEntry) == audits

@@ -12,9 +12,10 @@ from typing import Any
 
 from db.changes import ImportReport, IncidentDraft
 from db.domain.gazetteer import Gazetteer
+from db.domain.imports import COLUMNS, MAX_FILE_BYTES, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision
-from db.imports import COLUMNS, MAX_FILE_BYTES, REQUIRED_COLUMNS, ImportProblem, added_drafts
+from db.store.imports import added_drafts
 from db.validation import FormProblem
 from handlers.render import (
     MAX_MESSAGE,
