@@ -24,13 +24,12 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from db import changes
-from db.changes import COUNT_FIELDS, ImportReport, IncidentDraft, natural_key
+from db.domain.drafts import COUNT_FIELDS, ImportReport, IncidentDraft, date_span, natural_key
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.models import Incident, IncidentSource
 from db.queries import Reader
-from db.seed import date_span
 from db.session import Database
 from db.validation import (
     MAX_ACTIVITY,
@@ -414,7 +413,7 @@ async def import_rows(
 def review_payload(
     rows: Sequence[tuple[int, IncidentDraft]], file_name: str | None
 ) -> dict[str, Any]:
-    """The payload of an import kept for review (``changes.approve`` applies it)."""
+    """The payload of an import kept for review (``db.store.proposals.approve`` applies it)."""
     payload: dict[str, Any] = {"rows": [[line, draft.to_json()] for line, draft in rows]}
     if file_name:
         payload["file"] = file_name

@@ -16,11 +16,9 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from db import changes, imports
-from db.changes import ImportReport
-from db.domain.records import ChangeKind
+from db import imports
 from db.domain.roles import Role
-from handlers.auth import needs_review, require
+from handlers.auth import require
 from handlers.context import BotContext
 from handlers.editing import notify_reviewers
 from handlers.render.imports import (
@@ -103,29 +101,20 @@ async def import_document(update: Update, context: BotContext) -> None:
         return
     rows = parsed.rows
     await show_action(update, ChatAction.TYPING)  # a large file takes a few seconds
-    if needs_review(context, role):
-        async with services.db.read() as connection:
-            skipped = await imports.present_lines(connection, rows)
-        if len(skipped) == len(rows):
-            # Nothing would change: no reviewer is bothered.
-            await reply(update, render_imported(t, name, ImportReport(skipped=skipped), []))
-            return
-        async with services.db.write() as session:
-            change = await changes.propose(
-                session,
-                ChangeKind.IMPORT,
-                user.id,
-                imports.review_payload(rows, name),
-                language=t.lang,
-            )
+    outcome = await services.store.incidents.import_rows(
+        user.id, rows, file_name=name, language=t.lang
+    )
+    if outcome.proposal is not None:
+        change_id = outcome.proposal.change.id
         log.info(
-            "user_id=%s proposed importing %d rows as change %s", user.id, len(rows), change.id
+            "user_id=%s proposed importing %d rows as change %s", user.id, len(rows), change_id
         )
-        proposed = render_import_proposed(t, name, rows, skipped, change.id)
+        proposed = render_import_proposed(t, name, rows, outcome.skipped, change_id)
         await reply(update, proposed.text, proposed.keyboard)
-        await notify_reviewers(context, change.id, user.id)
+        await notify_reviewers(context, outcome.proposal)
         return
-    report = await imports.import_rows(services.db, rows, user.id)
+    report = outcome.report
+    assert report is not None
     log.info(
         "user_id=%s imported %r: %d added, %d skipped",
         user.id,

@@ -31,7 +31,7 @@ from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
 from db import changes, imports, queries, validation
-from db.changes import ImportReport
+from db.domain.drafts import ImportReport
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
@@ -41,7 +41,6 @@ from db.imports import COLUMNS, ImportProblem, parse_csv
 from db.models import AuditEntry, Change, Incident
 from handlers.context import Services
 from handlers.render import MAX_MESSAGE, injured_line, killed_line
-from handlers.render.admin import refused_text
 from handlers.render.imports import (
     id_ranges,
     import_change_lines,
@@ -52,6 +51,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
+from handlers.render.problems import refused_text
 from locales.i18n import Catalogs
 from tests.conftest import ADMIN_ID, emulated_bot, only
 

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.editors import Editors
+from db.store.incidents import Incidents
+from db.store.official import Official
+from db.store.review import Review
 
 
 class Store:
     def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
         self.access = Access(db, policy)
+        self.incidents = Incidents(db, self.access)
+        self.review = Review(db, self.access)
+        self.official = Official(db, self.access)
+        self.editors = Editors(db, self.access)
