@@ -43,7 +43,7 @@ from bot.app import build_services, prepare_database
 from bot.config import load_settings
 from bot.emulator import BotAPIEmulator, RateLimits
 from db import changes
-from db.changes import IncidentDraft
+from db.domain.drafts import IncidentDraft
 from db.domain.records import DatePrecision
 from db.domain.schedule import Frequency
 from db.models import Subscription

@@ -27,13 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import DEFAULT_SEED_DIR
 from db import totals
+from db.domain.drafts import date_span
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
 from db.domain.records import DatePrecision, Device, IncidentStatus
 from db.migrate import upgrade
 from db.models import Incident, IncidentSource
 from db.queries import StatsReport, stats_report
-from db.seed import date_span, load_gazetteer, seed
+from db.seed import load_gazetteer, seed
 from db.session import Database
 
 GOAL_P99_MS = 10.0

@@ -31,7 +31,7 @@ from bot.digests import (
 from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
-from db import changes, seed
+from db import seed
 from db.outbox import Delivery
 from db.session import Database
 from db.store import Store
@@ -125,8 +125,7 @@ async def _post_init(application: BotApplication) -> None:
         # (also after a restart) and sends the outbox.
         schedule_digests(application.job_queue, interval, first=min(interval, 10.0))
     await menus.set_public_menu(application.bot, services.catalogs)
-    async with services.db.read() as connection:
-        editors = [user_id for user_id, _, _ in await changes.editors(connection)]
+    editors = await services.store.editors.ids()
     admins = sorted(services.settings.admin_ids) + editors
     await menus.set_admin_menu(application.bot, services.catalogs, admins)
 

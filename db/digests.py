@@ -34,7 +34,7 @@ MAX_CORRECTIONS = 50
 @dataclass(frozen=True, slots=True)
 class Correction:
     incident_id: int
-    #: The incident as this chat was sent it, and as it is now (``db.changes.snapshot`` form).
+    #: The incident as this chat was sent it, and as it is now (``db.domain.drafts.snapshot`` form).
     before: dict[str, Any]
     after: dict[str, Any]
 

@@ -21,14 +21,13 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from db.changes import COUNT_FIELDS, IncidentDraft, natural_key
+from db.domain.drafts import COUNT_FIELDS, IncidentDraft, date_span, natural_key
 from db.domain.gazetteer import Gazetteer
 from db.domain.imports import COLUMNS, MAX_ROWS, MAX_TITLE, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.models import Incident, IncidentSource
 from db.queries import Reader
-from db.seed import date_span
 from db.validation import (
     MAX_ACTIVITY,
     MAX_NOTE,

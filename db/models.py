@@ -284,7 +284,7 @@ class Change(Base):
     """A change proposed by an editor, waiting for another admin's review (four eyes).
 
     Nothing of it counts in figures or lists until it is approved; ``payload`` holds what
-    ``db.changes`` applies then (a JSON object of plain values)."""
+    ``db.store.proposals`` applies then (a JSON object of plain values)."""
 
     __tablename__ = "changes"
     __table_args__ = (Index("ix_changes_status_id", "status", "id"),)

@@ -8,7 +8,6 @@ store (same natural key) are skipped, so ``db seed`` can be run again safely.
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate, totals
+from db.domain.drafts import date_span
 from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
 from db.domain.records import DatePrecision, Device
 from db.models import District, DistrictName, Incident, IncidentSource, IssuerName, OfficialTotal
@@ -40,16 +40,6 @@ class SeedReport:
     totals_added: int = 0
     totals_present: int = 0
     warnings: list[str] = field(default_factory=list)
-
-
-def date_span(day: dt.date, precision: DatePrecision) -> tuple[dt.date, dt.date]:
-    """The first and last day that a date of this precision may stand for."""
-    if precision is DatePrecision.DAY:
-        return day, day
-    if precision is DatePrecision.MONTH:
-        last = calendar.monthrange(day.year, day.month)[1]
-        return day.replace(day=1), day.replace(day=last)
-    return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
 
 
 def official_total_problems(row: dict[str, int | None]) -> list[str]:

@@ -36,7 +36,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from db.changes import COUNT_FIELDS
+from db.domain.drafts import COUNT_FIELDS
 from db.domain.gazetteer import Gazetteer, normalize
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
@@ -48,7 +48,7 @@ from handlers.context import BotContext
 from handlers.editing import add_one_line, command_text, respond, submit_draft
 from handlers.forms import check_value, collect, draft_from, split_pairs
 from handlers.render import DEVICE_LABELS, Rendered, escape, expired_text
-from handlers.render.admin import render_cancelled
+from handlers.render.changes import render_cancelled
 from handlers.render.conversation import (
     STEPS,
     accepted_line,

@@ -6,10 +6,9 @@ import logging
 
 from telegram import Update
 
-from db import changes
-from db.changes import ChangeRefused
 from db.domain.problems import ProblemKind
 from db.domain.roles import Role
+from db.store.errors import ChangeRefused
 from db.validation import MAX_USER_ID, FormProblem, Invalid
 from handlers import menus
 from handlers.auth import ROLE_NAMES, require, role_of
@@ -22,10 +21,9 @@ from handlers.render.admin import (
     render_editor_added,
     render_editor_removed,
     render_editors,
-    render_form_problems,
-    render_refusal,
     render_whoami,
 )
+from handlers.render.problems import render_form_problems, render_refusal
 from handlers.replies import reply
 
 log = logging.getLogger(__name__)
@@ -51,8 +49,7 @@ async def admin_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     assert user is not None
     if action == "list" and len(words) == 1:
-        async with services.db.read() as connection:
-            editors = await changes.editors(connection)
+        editors = await services.store.editors.roster(user.id)
         await reply(update, render_editors(t, sorted(services.settings.admin_ids), editors))
         return
     if action not in ("add", "remove") or len(words) > 2:
@@ -67,11 +64,10 @@ async def admin_command(update: Update, context: BotContext) -> None:
         await reply(update, render_form_problems(t, services.gazetteer, [problem], admin_usage(t)))
         return
     try:
-        async with services.db.write() as session:
-            if action == "add":
-                await changes.add_editor(session, subject, user.id)
-            else:
-                await changes.remove_editor(session, subject, user.id)
+        if action == "add":
+            await services.store.editors.add(user.id, subject)
+        else:
+            await services.store.editors.remove(user.id, subject)
     except ChangeRefused as refused:
         await reply(update, escape(render_refusal(t, refused)))
         return

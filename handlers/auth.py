@@ -13,7 +13,7 @@ from telegram import Update
 
 from db.domain.roles import Role
 from handlers.context import BotContext
-from handlers.render.admin import refused_text
+from handlers.render.problems import refused_text
 from locales.i18n import N_
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,3 @@ async def require(update: Update, context: BotContext, needed: Role, what: str) 
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text, do_quote=False)
     return None
-
-
-def needs_review(context: BotContext, role: Role) -> bool:
-    """Four eyes: an editor's change waits for another admin, when review is on."""
-    return context.services.store.access.needs_review(role)

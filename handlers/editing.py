@@ -1,8 +1,9 @@
 """Admins change incidents: /add (one line), /edit, /retract, /restore, /history, the Undo
 button, and saving a draft shown with its possible duplicates.
 
-Each command: check the sender's rights, parse, then either apply the change (owners, or anyone
-when review is off) or keep it for review (editors), and answer with what was stored.
+Each command: check the sender's rights, parse, then ask the store, which applies the change
+(owners, or anyone when review is off) or keeps it for review (editors), and answer with what
+was stored.
 """
 
 from __future__ import annotations
@@ -14,37 +15,39 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from db import changes
-from db.changes import COUNT_FIELDS, ChangeRefused, IncidentDraft
+from db.domain.drafts import IncidentDraft
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeKind
 from db.domain.roles import Role
+from db.store.duplicates import PossibleDuplicates
+from db.store.errors import ChangeRefused, NoCasualties
+from db.store.proposals import Proposal
 from db.validation import FormProblem, Invalid
-from handlers.auth import needs_review, require
+from handlers.auth import require
 from handlers.callbacks import DraftAction, UndoTarget, decode_draft, decode_undo
 from handlers.context import BotContext
 from handlers.forms import edit_patch, parse_edit, parse_id, parse_id_and_reason, parse_incident
 from handlers.render import Rendered, escape, expired_text
-from handlers.render.admin import (
-    add_usage,
-    change_card,
-    draft_card,
-    edit_usage,
-    incident_card,
+from handlers.render.changes import (
     render_added,
     render_cancelled,
     render_changed,
     render_duplicates,
-    render_form_problems,
-    render_history,
     render_proposed,
-    render_refusal,
     render_undone,
     render_withdrawn,
+)
+from handlers.render.history import render_history
+from handlers.render.incidents import draft_card, incident_card
+from handlers.render.problems import (
+    add_usage,
+    edit_usage,
+    render_form_problems,
+    render_refusal,
     restore_usage,
     retract_usage,
-    review_keyboard,
 )
+from handlers.render.review import change_card, review_keyboard
 from handlers.replies import edit, reply
 
 log = logging.getLogger(__name__)
@@ -70,28 +73,20 @@ async def respond(update: Update, rendered: Rendered) -> None:
         await reply(update, rendered.text, rendered.keyboard)
 
 
-async def notify_reviewers(context: BotContext, change_id: int, proposer: int) -> None:
-    """Send a change awaiting review to every owner but its author, with Approve and Reject."""
-    services = context.services
-    async with services.db.read() as connection:
-        change = await changes.pending_change(connection, change_id)
-        current = (
-            await changes.incident_state(connection, change.incident_id)
-            if change is not None and change.incident_id is not None
-            else None
-        )
-    if change is None:
-        return
-    for owner in sorted(services.settings.admin_ids - {proposer}):
+async def notify_reviewers(context: BotContext, proposal: Proposal) -> None:
+    """Send a change just kept for review to its reviewers (every owner but its author), with
+    Approve and Reject."""
+    change = proposal.change
+    for owner in proposal.reviewers:
         t = await context.translator_for(owner)
         try:
             await context.bot.send_message(
                 owner,
-                change_card(t, services.gazetteer, change, current),
-                reply_markup=review_keyboard(t, change_id),
+                change_card(t, context.services.gazetteer, change),
+                reply_markup=review_keyboard(t, change.id),
             )
         except TelegramError as exc:  # an owner who never started the bot, or blocked it
-            log.warning("could not send change %s to owner %s: %s", change_id, owner, exc)
+            log.warning("could not send change %s to owner %s: %s", change.id, owner, exc)
 
 
 # -- /add -----------------------------------------------------------------------------------------
@@ -116,7 +111,7 @@ async def submit_draft(
     update: Update,
     context: BotContext,
     draft: IncidentDraft,
-    role: Role,
+    role: Role,  # the sender's role as the handler checked it; the store decides again
     *,
     confirmed: bool = False,
 ) -> None:
@@ -124,30 +119,26 @@ async def submit_draft(
     are shown first with Save anyway / Cancel, and nothing is stored yet."""
     services = context.services
     t = await context.translator(update)
-    if not confirmed:
-        async with services.db.read() as connection:
-            duplicates = await changes.possible_duplicates(connection, draft)
-        if duplicates:
-            token = stash_draft(context, draft)
-            await respond(
-                update, render_duplicates(t, services.gazetteer, draft, duplicates, token)
-            )
-            return
     user = update.effective_user
     assert user is not None
-    if needs_review(context, role):
-        async with services.db.write() as session:
-            change = await changes.propose(
-                session, ChangeKind.ADD, user.id, draft.to_json(), language=t.lang
-            )
-        body = draft_card(t, services.gazetteer, draft, t._("New incident, not counted yet"))
-        await respond(update, render_proposed(t, body, change.id))
-        await notify_reviewers(context, change.id, user.id)
+    try:
+        recorded = await services.store.incidents.add(
+            user.id, draft, language=t.lang, confirmed=confirmed
+        )
+    except PossibleDuplicates as found:
+        token = stash_draft(context, draft)
+        await respond(
+            update, render_duplicates(t, services.gazetteer, draft, found.duplicates, token)
+        )
         return
-    async with services.db.write() as session:
-        incident = await changes.add_incident(session, draft, user.id)
-    log.info("user_id=%s added incident #%s", user.id, incident.id)
-    await respond(update, render_added(t, services.gazetteer, incident.id, draft.storage()))
+    if recorded.proposal is not None:
+        body = draft_card(t, services.gazetteer, draft, t._("New incident, not counted yet"))
+        await respond(update, render_proposed(t, body, recorded.proposal.change.id))
+        await notify_reviewers(context, recorded.proposal)
+        return
+    assert recorded.incident_id is not None
+    log.info("user_id=%s added incident #%s", user.id, recorded.incident_id)
+    await respond(update, render_added(t, services.gazetteer, recorded.incident_id, recorded.after))
 
 
 async def add_one_line(update: Update, context: BotContext, role: Role, text: str) -> None:
@@ -188,8 +179,7 @@ async def draft_button(update: Update, context: BotContext) -> None:
 
 
 async def edit_command(update: Update, context: BotContext) -> None:
-    role = await require(update, context, Role.EDITOR, "/edit")
-    if role is None:
+    if await require(update, context, Role.EDITOR, "/edit") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -197,67 +187,40 @@ async def edit_command(update: Update, context: BotContext) -> None:
     if form is None:
         await reply(update, render_form_problems(t, services.gazetteer, problems, edit_usage(t)))
         return
-    async with services.db.read() as connection:
-        current = await changes.incident_state(connection, form.incident_id)
-    if current is None:
-        await reply(
-            update,
-            escape(render_refusal(t, ChangeRefused(changes.Refusal.NOT_FOUND, form.incident_id))),
-        )
-        return
-    patch = changes.patch_storage(edit_patch(form.values))
-    merged = {**current, **patch}
-    if not any(merged.get(name) for name in COUNT_FIELDS):
-        problem = FormProblem(ProblemKind.NO_CASUALTIES)
-        await reply(update, render_form_problems(t, services.gazetteer, [problem], edit_usage(t)))
-        return
     user = update.effective_user
     assert user is not None
     try:
-        if needs_review(context, role):
-            async with services.db.write() as session:
-                change = await changes.propose(
-                    session,
-                    ChangeKind.EDIT,
-                    user.id,
-                    patch,
-                    incident_id=form.incident_id,
-                    reason=form.reason,
-                    language=t.lang,
-                )
-            body = render_changed(
-                t,
-                services.gazetteer,
-                t._("Correction of #{id}, not applied yet").format(id=form.incident_id),
-                current,
-                merged,
-                form.reason,
-            )
-            await respond(update, render_proposed(t, body, change.id))
-            await notify_reviewers(context, change.id, user.id)
-            return
-        async with services.db.write() as session:
-            incident = await changes.edit_incident(
-                session,
-                form.incident_id,
-                patch,
-                user.id,
-                form.reason,
-                base_version=current["version"],
-            )
+        recorded = await services.store.incidents.edit(
+            user.id, form.incident_id, edit_patch(form.values), form.reason, language=t.lang
+        )
+    except NoCasualties:
+        problem = FormProblem(ProblemKind.NO_CASUALTIES)
+        await reply(update, render_form_problems(t, services.gazetteer, [problem], edit_usage(t)))
+        return
     except ChangeRefused as refused:
         await reply(update, escape(render_refusal(t, refused)))
         return
-    heading = t._("#{id} corrected (version {n})").format(id=incident.id, n=incident.version)
+    assert recorded.before is not None
+    if recorded.proposal is not None:
+        heading = t._("Correction of #{id}, not applied yet").format(id=form.incident_id)
+        body = render_changed(
+            t, services.gazetteer, heading, recorded.before, recorded.after, form.reason
+        )
+        await respond(update, render_proposed(t, body, recorded.proposal.change.id))
+        await notify_reviewers(context, recorded.proposal)
+        return
+    heading = t._("#{id} corrected (version {n})").format(id=form.incident_id, n=recorded.version)
     await reply(
-        update, render_changed(t, services.gazetteer, heading, current, merged, form.reason)
+        update,
+        render_changed(
+            t, services.gazetteer, heading, recorded.before, recorded.after, form.reason
+        ),
     )
 
 
 async def _status_change(update: Update, context: BotContext, kind: ChangeKind) -> None:
     retract = kind is ChangeKind.RETRACT
-    role = await require(update, context, Role.EDITOR, f"/{kind.value}")
-    if role is None:
+    if await require(update, context, Role.EDITOR, f"/{kind.value}") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -268,38 +231,23 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
         return
     user = update.effective_user
     assert user is not None
+    incidents = services.store.incidents
+    apply = incidents.retract if retract else incidents.restore
     try:
-        async with services.db.read() as connection:
-            current = await changes.incident_state(connection, form.incident_id)
-        if current is None:
-            raise ChangeRefused(changes.Refusal.NOT_FOUND, form.incident_id)
-        if needs_review(context, role):
-            async with services.db.write() as session:
-                change = await changes.propose(
-                    session,
-                    kind,
-                    user.id,
-                    {},
-                    incident_id=form.incident_id,
-                    reason=form.reason,
-                    language=t.lang,
-                )
-            heading = (
-                t._("Retraction of #{id}, not applied yet")
-                if retract
-                else t._("Restoration of #{id}, not applied yet")
-            ).format(id=form.incident_id)
-            body = incident_card(t, services.gazetteer, current, heading)
-            await respond(update, render_proposed(t, body, change.id))
-            await notify_reviewers(context, change.id, user.id)
-            return
-        async with services.db.write() as session:
-            apply = changes.retract_incident if retract else changes.restore_incident
-            incident = await apply(
-                session, form.incident_id, user.id, form.reason, base_version=current["version"]
-            )
+        recorded = await apply(user.id, form.incident_id, form.reason, language=t.lang)
     except ChangeRefused as refused:
         await reply(update, escape(render_refusal(t, refused)))
+        return
+    assert recorded.before is not None
+    if recorded.proposal is not None:
+        heading = (
+            t._("Retraction of #{id}, not applied yet")
+            if retract
+            else t._("Restoration of #{id}, not applied yet")
+        ).format(id=form.incident_id)
+        body = incident_card(t, services.gazetteer, recorded.before, heading)
+        await respond(update, render_proposed(t, body, recorded.proposal.change.id))
+        await notify_reviewers(context, recorded.proposal)
         return
     heading = (
         t._(
@@ -307,9 +255,13 @@ async def _status_change(update: Update, context: BotContext, kind: ChangeKind) 
         )
         if retract
         else t._("#{id} restored: it counts in figures and lists again.")
-    ).format(id=incident.id)
-    after = {**current, "status": "retracted" if retract else "published"}
-    await reply(update, render_changed(t, services.gazetteer, heading, current, after, form.reason))
+    ).format(id=form.incident_id)
+    await reply(
+        update,
+        render_changed(
+            t, services.gazetteer, heading, recorded.before, recorded.after, form.reason
+        ),
+    )
 
 
 async def retract_command(update: Update, context: BotContext) -> None:
@@ -336,12 +288,12 @@ async def history_command(update: Update, context: BotContext) -> None:
         usage = escape(t._("Write it as: /history 123"))
         await reply(update, render_form_problems(t, services.gazetteer, [problem], usage))
         return
-    async with services.db.read() as connection:
-        found = await changes.history(connection, incident_id)
-    if found is None:
-        await reply(
-            update, escape(render_refusal(t, ChangeRefused(changes.Refusal.NOT_FOUND, incident_id)))
-        )
+    user = update.effective_user
+    assert user is not None
+    try:
+        found = await services.store.incidents.history(user.id, incident_id)
+    except ChangeRefused as refused:
+        await reply(update, escape(render_refusal(t, refused)))
         return
     await reply(update, render_history(t, services.gazetteer, found))
 
@@ -354,8 +306,7 @@ async def undo_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    role = await require(update, context, Role.EDITOR, "undo button")
-    if role is None:
+    if await require(update, context, Role.EDITOR, "undo button") is None:
         return
     services = context.services
     t = await context.translator(update)
@@ -366,13 +317,10 @@ async def undo_button(update: Update, context: BotContext) -> None:
         return
     target, target_id = decoded
     try:
-        async with services.db.write() as session:
-            if target is UndoTarget.CHANGE:
-                await changes.withdraw(session, target_id, user.id)
-            else:
-                if needs_review(context, role):
-                    raise ChangeRefused(changes.Refusal.NEEDS_REVIEW, target_id)
-                await changes.undo_add(session, target_id, user.id)
+        if target is UndoTarget.CHANGE:
+            await services.store.review.withdraw(user.id, target_id)
+        else:
+            await services.store.incidents.undo(user.id, target_id)
     except ChangeRefused as refused:
         await query.answer(render_refusal(t, refused), show_alert=True)
         return

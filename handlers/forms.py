@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db.changes import COUNT_FIELDS, IncidentDraft, OfficialDraft
+from db.domain.drafts import COUNT_FIELDS, IncidentDraft, OfficialDraft
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
@@ -324,7 +324,7 @@ def parse_id_and_reason(
 
 
 def edit_patch(values: Mapping[str, Any]) -> dict[str, Any]:
-    """An edit form's values as fields of the store (see ``db.changes.patch_storage``)."""
+    """An edit form's values as fields of the store (see ``db.domain.drafts.patch_storage``)."""
     patch: dict[str, Any] = {}
     for key, value in values.items():
         if key == "date":
@@ -336,7 +336,7 @@ def edit_patch(values: Mapping[str, Any]) -> dict[str, Any]:
     return patch
 
 
-def parse_official(
+def parse_official(  # one pass over the keys, then each rule of an official total in turn
     text: str,
     today: dt.date,
     defaults: tuple[str | None, dt.date | None],

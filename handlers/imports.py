@@ -24,7 +24,6 @@ from db.store.imports import ImportOutcome, ImportRequest, ImportResult
 from handlers.auth import require
 from handlers.context import BotContext
 from handlers.editing import notify_reviewers
-from handlers.render.admin import refused_text
 from handlers.render.imports import (
     import_usage,
     render_download_failed,
@@ -34,6 +33,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
+from handlers.render.problems import refused_text
 from handlers.replies import reply, show_action
 from locales.i18n import Translator
 
@@ -127,17 +127,17 @@ async def _tell(
     """What the import did; an import kept for review goes to the reviewers too."""
     user = update.effective_user
     assert user is not None
-    if result.outcome is ImportOutcome.PROPOSED:
-        assert result.change_id is not None
+    if result.proposal is not None:
+        change_id = result.proposal.change.id
         log.info(
             "user_id=%s proposed importing %d rows as change %s",
             user.id,
             len(result.rows),
-            result.change_id,
+            change_id,
         )
-        proposed = render_import_proposed(t, name, result.rows, result.skipped, result.change_id)
+        proposed = render_import_proposed(t, name, result.rows, result.skipped, change_id)
         await reply(update, proposed.text, proposed.keyboard)
-        await notify_reviewers(context, result.change_id, user.id)
+        await notify_reviewers(context, result.proposal)
         return
     if result.outcome is ImportOutcome.ADDED:
         log.info(

@@ -7,23 +7,23 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from db import changes
-from db.changes import CannotApply, ChangeRefused, Decision
 from db.domain.roles import Role
+from db.store.errors import CannotApply, ChangeRefused
+from db.store.proposals import Decision
 from handlers.auth import require
 from handlers.callbacks import ReviewAction, decode_review
 from handlers.context import BotContext
 from handlers.render import expired_text
-from handlers.render.admin import (
+from handlers.render.imports import import_outcome
+from handlers.render.problems import render_refusal
+from handlers.render.review import (
     change_card,
     render_closed,
     render_decided_for_author,
     render_decision,
     render_pending,
-    render_refusal,
     review_keyboard,
 )
-from handlers.render.imports import import_outcome
 from handlers.replies import edit, reply
 from locales.i18n import Translator
 
@@ -38,19 +38,13 @@ async def pending_command(update: Update, context: BotContext) -> None:
         return
     services = context.services
     t = await context.translator(update)
-    async with services.db.read() as connection:
-        waiting, total = await changes.pending_changes(connection, limit=PENDING_SHOWN)
-        current = {
-            c.id: await changes.incident_state(connection, c.incident_id)
-            for c in waiting
-            if c.incident_id is not None
-        }
-    await reply(update, render_pending(t, total, len(waiting)))
-    for change in waiting:
+    user = update.effective_user
+    assert user is not None
+    pending = await services.store.review.pending(user.id, limit=PENDING_SHOWN)
+    await reply(update, render_pending(t, pending.total, len(pending.changes)))
+    for change in pending.changes:
         await reply(
-            update,
-            change_card(t, services.gazetteer, change, current.get(change.id)),
-            review_keyboard(t, change.id),
+            update, change_card(t, services.gazetteer, change), review_keyboard(t, change.id)
         )
 
 
@@ -71,16 +65,15 @@ async def review_button(update: Update, context: BotContext) -> None:
         await query.answer(expired_text(t), show_alert=True)
         return
     action, change_id = decoded
+    review = services.store.review
     try:
-        async with services.db.write() as session:
-            if action is ReviewAction.APPROVE:
-                decision = await changes.approve(session, change_id, user.id)
-            else:
-                decision = await changes.reject(session, change_id, user.id)
+        if action is ReviewAction.APPROVE:
+            decision = await review.approve(user.id, change_id)
+        else:
+            decision = await review.reject(user.id, change_id)
     except CannotApply as stale:
         # It can never apply now (the incident changed meanwhile, say): close it and say why.
-        async with services.db.write() as session:
-            decision = await changes.close(session, change_id, user.id, stale.refusal)
+        decision = await review.close(user.id, change_id, stale.refusal)
         log.info("user_id=%s closed change %s: %s", user.id, change_id, stale.refusal.value)
         await query.answer()
         reason = render_refusal(t, stale)

@@ -110,7 +110,8 @@ async def sandbox(services: Services) -> AsyncIterator[Services]:
     from sqlalchemy import delete, func, select
     from sqlalchemy.orm import selectinload
 
-    from db import changes, totals, writes
+    from db import totals, writes
+    from db.domain.drafts import field_value
     from db.models import AuditEntry, Change, Editor, Incident, OfficialTotal
 
     db = services.db
@@ -145,7 +146,7 @@ async def sandbox(services: Services) -> AsyncIterator[Services]:
             for key, value in before.items():
                 if key == "sources":
                     continue
-                setattr(incident, key, changes.field_value(key, value))
+                setattr(incident, key, field_value(key, value))
             await session.flush()
             await totals.apply(session, old, totals.Contribution.of(incident))
         await session.execute(delete(Change).where(Change.id > marks[Change]))

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
 from db import queries
-from db.changes import COUNT_FIELDS
+from db.domain.drafts import COUNT_FIELDS
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
@@ -34,8 +34,8 @@ from handlers.add_conversation import Rejected, build_add_conversation, parse_co
 from handlers.callbacks import MAX_CALLBACK_BYTES, AddAction, AddButton, AddStep
 from handlers.context import Services
 from handlers.render import DEVICE_LABELS
-from handlers.render.admin import problem_text, refused_text
 from handlers.render.conversation import question
+from handlers.render.problems import problem_text, refused_text
 from locales.i18n import Catalogs, Translator
 from tests.conftest import ADMIN_ID, emulated_bot, only
 

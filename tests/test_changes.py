@@ -1,5 +1,6 @@
-"""db.changes: every admin write and its audit entry, in one transaction; review decided once;
-changes bound to the version they were made on. Runs on SQLite and on PostgreSQL."""
+"""The writes under the store API (``db.changes``, ``db.store.apply``, ``db.store.proposals``):
+every admin write and its audit entry, in one transaction; review decided once; changes bound to
+the version they were made on. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import pytest
 from sqlalchemy import func, select
 
 from db import changes, queries
-from db.changes import ChangeRefused, IncidentDraft, Refusal
+from db.domain.drafts import COUNT_FIELDS, IncidentDraft, patch_storage
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
 from db.domain.records import ChangeKind, ChangeStatus, DatePrecision
-from db.models import AuditEntry, Change, Incident
+from db.domain.roles import Role
+from db.models import AuditEntry, Change, Incident, as_utc
+from db.store import apply, proposals
+from db.store.duplicates import possible_duplicates
+from db.store.errors import ChangeRefused, Refusal
+from db.store.history import history
 from handlers.context import Services
 
 OWNER, EDITOR, OTHER = 4242, 5151, 5252
@@ -63,7 +69,7 @@ async def test_the_audit_entry_holds_who_when_before_after_and_why(sandbox: Serv
     async with sandbox.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
     async with sandbox.db.write() as session:
-        await changes.edit_incident(
+        await apply.edit_incident(
             session, incident.id, {"civilian_injured": 3}, OWNER, "ANAMA update", base_version=1
         )
     async with sandbox.db.read() as connection:
@@ -89,7 +95,7 @@ async def test_the_audit_entry_holds_who_when_before_after_and_why(sandbox: Serv
     assert rows[0][4] is None and rows[0][5]["civilian_injured"] == 1
     assert rows[1][4]["civilian_injured"] == 1 and rows[1][5]["civilian_injured"] == 3
     assert rows[1][5]["status"] == "published"
-    assert abs(changes.as_utc(rows[1][6]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+    assert abs(as_utc(rows[1][6]) - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
     assert (await _july(sandbox)).civilian_injured >= 3
 
 
@@ -98,26 +104,22 @@ async def test_totals_follow_edits_of_date_district_and_status(sandbox: Services
     async with sandbox.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
     assert (await _july(sandbox)).total == before.total + 1
-    patch = changes.patch_storage(
-        {"date": dt.date(2026, 8, 2), "date_precision": DatePrecision.DAY}
-    )
+    patch = patch_storage({"date": dt.date(2026, 8, 2), "date_precision": DatePrecision.DAY})
     async with sandbox.db.write() as session:
-        await changes.edit_incident(session, incident.id, patch, OWNER, "date", base_version=1)
+        await apply.edit_incident(session, incident.id, patch, OWNER, "date", base_version=1)
     assert await _july(sandbox) == before
-    patch = changes.patch_storage(
-        {"date": dt.date(2026, 7, 1), "date_precision": DatePrecision.MONTH}
-    )
+    patch = patch_storage({"date": dt.date(2026, 7, 1), "date_precision": DatePrecision.MONTH})
     async with sandbox.db.write() as session:
-        await changes.edit_incident(session, incident.id, patch, OWNER, "month")
+        await apply.edit_incident(session, incident.id, patch, OWNER, "month")
     assert (await _july(sandbox)).total == before.total + 1
     async with sandbox.db.write() as session:
-        await changes.retract_incident(session, incident.id, OWNER, "dup")
+        await apply.retract_incident(session, incident.id, OWNER, "dup")
     assert await _july(sandbox) == before
     async with sandbox.db.write() as session:
-        await changes.restore_incident(session, incident.id, OWNER, None)
+        await apply.restore_incident(session, incident.id, OWNER, None)
     assert (await _july(sandbox)).total == before.total + 1
     async with sandbox.db.read() as connection:
-        found = await changes.history(connection, incident.id)
+        found = await history(connection, incident.id)
     assert found is not None
     assert [e.version for e in found.entries] == [1, 2, 3, 4, 5]
     assert found.current["date_precision"] == "month"
@@ -127,10 +129,10 @@ async def test_a_change_made_on_an_old_version_is_refused(sandbox: Services) -> 
     async with sandbox.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
     async with sandbox.db.write() as session:
-        await changes.edit_incident(session, incident.id, {"civilian_injured": 2}, OWNER, "a")
+        await apply.edit_incident(session, incident.id, {"civilian_injured": 2}, OWNER, "a")
     with pytest.raises(ChangeRefused) as caught:
         async with sandbox.db.write() as session:
-            await changes.edit_incident(
+            await apply.edit_incident(
                 session, incident.id, {"civilian_injured": 5}, OWNER, "b", base_version=1
             )
     assert caught.value.refusal is Refusal.STALE
@@ -139,37 +141,37 @@ async def test_a_change_made_on_an_old_version_is_refused(sandbox: Services) -> 
 async def test_a_pending_add_counts_nowhere_until_approved(sandbox: Services) -> None:
     before = await _july(sandbox)
     async with sandbox.db.write() as session:
-        change = await changes.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
+        change = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     assert await _july(sandbox) == before
     async with sandbox.db.read() as connection:
-        waiting, total = await changes.pending_changes(connection)
-        duplicates = await changes.possible_duplicates(connection, _draft(civilian_killed=1))
+        waiting, total = await proposals.pending_changes(connection)
+        duplicates = await possible_duplicates(connection, _draft(civilian_killed=1))
     assert change.id in [c.id for c in waiting] and total >= 1
     assert [d.change_id for d in duplicates] == [change.id]
     with pytest.raises(ChangeRefused) as caught:
         async with sandbox.db.write() as session:
-            await changes.approve(session, change.id, EDITOR)
+            await proposals.approve(session, change.id, EDITOR)
     assert caught.value.refusal is Refusal.OWN_CHANGE
     async with sandbox.db.write() as session:
-        decision = await changes.approve(session, change.id, OWNER)
+        decision = await proposals.approve(session, change.id, OWNER)
     assert decision.approved and decision.incident_id is not None
     after = await _july(sandbox)
     assert after.civilian_injured == before.civilian_injured + 1
     async with sandbox.db.read() as connection:
-        found = await changes.history(connection, decision.incident_id)
+        found = await history(connection, decision.incident_id)
     assert found is not None
     assert found.entries[0].actor == EDITOR and found.entries[0].approved_by == OWNER
 
 
 async def test_two_admins_approving_at_once_apply_the_change_once(sandbox: Services) -> None:
     async with sandbox.db.write() as session:
-        change = await changes.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
+        change = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     before = await _july(sandbox)
 
     async def decide(actor: int) -> object:
         try:
             async with sandbox.db.write() as session:
-                return await changes.approve(session, change.id, actor)
+                return await proposals.approve(session, change.id, actor)
         except ChangeRefused as refused:
             return refused.refusal
 
@@ -185,7 +187,7 @@ async def test_two_admins_approving_at_once_apply_the_change_once(sandbox: Servi
 async def test_an_edit_proposed_on_a_retracted_or_changed_incident(sandbox: Services) -> None:
     async with sandbox.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
-        change = await changes.propose(
+        change = await proposals.propose(
             session,
             ChangeKind.EDIT,
             EDITOR,
@@ -194,36 +196,36 @@ async def test_an_edit_proposed_on_a_retracted_or_changed_incident(sandbox: Serv
             reason="x",
         )
         with pytest.raises(ChangeRefused) as caught:
-            await changes.propose(
+            await proposals.propose(
                 session, ChangeKind.RESTORE, EDITOR, {}, incident_id=incident.id, reason=None
             )
         assert caught.value.refusal is Refusal.NOT_RETRACTED
     async with sandbox.db.write() as session:
-        await changes.retract_incident(session, incident.id, OWNER, "dup")
+        await apply.retract_incident(session, incident.id, OWNER, "dup")
     with pytest.raises(ChangeRefused) as caught:
         async with sandbox.db.write() as session:
-            await changes.approve(session, change.id, OWNER)
+            await proposals.approve(session, change.id, OWNER)
     assert caught.value.refusal is Refusal.STALE
     # Refused means nothing written: the change is still pending.
     async with sandbox.db.read() as connection:
-        assert await changes.pending_change(connection, change.id) is not None
+        assert await proposals.pending_change(connection, change.id) is not None
 
 
 async def test_rejected_and_withdrawn_changes(sandbox: Services) -> None:
     async with sandbox.db.write() as session:
-        first = await changes.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
-        second = await changes.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
+        first = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
+        second = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     with pytest.raises(ChangeRefused) as caught:
         async with sandbox.db.write() as session:
-            await changes.withdraw(session, first.id, OTHER)
+            await proposals.withdraw(session, first.id, OTHER)
     assert caught.value.refusal is Refusal.NOT_YOURS
     async with sandbox.db.write() as session:
-        await changes.withdraw(session, first.id, EDITOR)
-        await changes.reject(session, second.id, OTHER)
+        await proposals.withdraw(session, first.id, EDITOR)
+        await proposals.reject(session, second.id, OTHER)
     for change_id in (first.id, second.id):
         with pytest.raises(ChangeRefused) as caught:
             async with sandbox.db.write() as session:
-                await changes.approve(session, change_id, OWNER)
+                await proposals.approve(session, change_id, OWNER)
         assert caught.value.refusal is Refusal.ALREADY_DECIDED
     async with sandbox.db.read() as connection:
         actions = (
@@ -244,40 +246,33 @@ async def test_possible_duplicates(sandbox: Services) -> None:
     async with sandbox.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
     async with sandbox.db.read() as connection:
-        same_day = await changes.possible_duplicates(
-            connection, _draft(source_url="https://other.az/1")
-        )
-        same_source = await changes.possible_duplicates(
+        same_day = await possible_duplicates(connection, _draft(source_url="https://other.az/1"))
+        same_source = await possible_duplicates(
             connection, _draft(date=dt.date(2026, 6, 1), district_id=2)
         )
-        neither = await changes.possible_duplicates(
+        neither = await possible_duplicates(
             connection, _draft(date=dt.date(2026, 6, 1), source_url="https://other.az/2")
         )
     assert [(d.incident_id, d.same_source) for d in same_day] == [(incident.id, False)]
     assert [(d.incident_id, d.same_source) for d in same_source] == [(incident.id, True)]
     assert neither == []
     async with sandbox.db.write() as session:
-        await changes.retract_incident(session, incident.id, OWNER, "dup")
+        await apply.retract_incident(session, incident.id, OWNER, "dup")
     async with sandbox.db.read() as connection:
-        assert await changes.possible_duplicates(connection, _draft()) == []
+        assert await possible_duplicates(connection, _draft()) == []
 
 
 async def test_editors_are_added_once_and_removed_once(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
-        await changes.add_editor(session, EDITOR, OWNER)
+    editors = sandbox.store.editors
+    await editors.add(OWNER, EDITOR)
     with pytest.raises(ChangeRefused):
-        async with sandbox.db.write() as session:
-            await changes.add_editor(session, EDITOR, OWNER)
-    async with sandbox.db.read() as connection:
-        assert await changes.is_editor(connection, EDITOR)
-        assert [e[0] for e in await changes.editors(connection)] == [EDITOR]
-    async with sandbox.db.write() as session:
-        await changes.remove_editor(session, EDITOR, OWNER)
+        await editors.add(OWNER, EDITOR)
+    assert await sandbox.store.access.role_of(EDITOR) is Role.EDITOR
+    assert [e.user_id for e in await editors.roster(OWNER)] == [EDITOR]
+    await editors.remove(OWNER, EDITOR)
     with pytest.raises(ChangeRefused):
-        async with sandbox.db.write() as session:
-            await changes.remove_editor(session, EDITOR, OWNER)
-    async with sandbox.db.read() as connection:
-        assert not await changes.is_editor(connection, EDITOR)
+        await editors.remove(OWNER, EDITOR)
+    assert await sandbox.store.access.role_of(EDITOR) is not Role.EDITOR
 
 
 async def test_an_approved_import_adds_new_rows_and_skips_known_ones(sandbox: Services) -> None:
@@ -289,9 +284,9 @@ async def test_an_approved_import_adds_new_rows_and_skips_known_ones(sandbox: Se
         [4, _draft(civilian_killed=1, source_url="https://a.az/imp").to_json()],
     ]
     async with sandbox.db.write() as session:
-        change = await changes.propose(session, ChangeKind.IMPORT, EDITOR, {"rows": rows})
+        change = await proposals.propose(session, ChangeKind.IMPORT, EDITOR, {"rows": rows})
     async with sandbox.db.write() as session:
-        decision = await changes.approve(session, change.id, OWNER)
+        decision = await proposals.approve(session, change.id, OWNER)
     assert decision.imported is not None
     assert len(decision.imported.added) == 1 and decision.imported.skipped == [2, 4]
     async with sandbox.db.read() as connection:
@@ -336,8 +331,8 @@ async def test_totals_stay_equal_to_a_rebuild_through_any_mix_of_changes(
 
     def draft() -> IncidentDraft:
         precision = rng.choice(list(DatePrecision))
-        counts = {name: rng.choice((0, 0, 1, 2)) for name in changes.COUNT_FIELDS}
-        counts[rng.choice(changes.COUNT_FIELDS)] += 1
+        counts = {name: rng.choice((0, 0, 1, 2)) for name in COUNT_FIELDS}
+        counts[rng.choice(COUNT_FIELDS)] += 1
         return _draft(
             date=dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(300)),
             precision=precision,
@@ -354,25 +349,25 @@ async def test_totals_stay_equal_to_a_rebuild_through_any_mix_of_changes(
                     mine.append((await changes.add_incident(session, draft(), OWNER)).id)
                 elif step == "edit":
                     new = draft()
-                    patch = changes.patch_storage(
+                    patch = patch_storage(
                         {"date": new.date, "date_precision": new.precision, "district_id": 2}
                         if rng.random() < 0.5
                         else {"military_killed": rng.randint(0, 3), "civilian_injured": 1}
                     )
-                    await changes.edit_incident(session, rng.choice(mine), patch, OWNER, "mix")
+                    await apply.edit_incident(session, rng.choice(mine), patch, OWNER, "mix")
                 elif step == "retract":
-                    await changes.retract_incident(session, rng.choice(mine), OWNER, "mix")
+                    await apply.retract_incident(session, rng.choice(mine), OWNER, "mix")
                 elif step == "restore":
-                    await changes.restore_incident(session, rng.choice(mine), OWNER, None)
+                    await apply.restore_incident(session, rng.choice(mine), OWNER, None)
                 elif step == "undo":
-                    await changes.undo_add(session, rng.choice(mine), OWNER)
+                    await apply.undo_add(session, rng.choice(mine), OWNER)
                 elif step == "import":
                     report = await changes.import_incidents(
                         session, [(n, draft()) for n in range(2, 2 + rng.randint(1, 8))], None
                     )
                     mine += report.added
                 else:
-                    change = await changes.propose(
+                    change = await proposals.propose(
                         session,
                         ChangeKind.EDIT,
                         EDITOR,
@@ -380,7 +375,7 @@ async def test_totals_stay_equal_to_a_rebuild_through_any_mix_of_changes(
                         incident_id=rng.choice(mine),
                         reason="mix",
                     )
-                    await changes.approve(session, change.id, OWNER)
+                    await proposals.approve(session, change.id, OWNER)
         except ChangeRefused:
             pass  # refused changes write nothing (their transaction is rolled back)
         await _totals_match_the_incidents(sandbox)

@@ -123,13 +123,11 @@ async def test_issuer_names_and_the_default_are_refreshed_at_start(services: Ser
     """A store loaded before issuers.csv had its default column gets it at the next start."""
     from sqlalchemy import update
 
-    from db import changes, seed
+    from db import seed
     from db.models import IssuerName
 
     async with services.db.transaction() as session:
         await session.execute(update(IssuerName).values(is_default=False))
-    async with services.db.read() as connection:
-        assert (await changes.official_defaults(connection))[0] is None
+    assert (await services.store.official.defaults()).issuer is None
     await seed.refresh_issuers(services.db, services.settings.seed_dir)
-    async with services.db.read() as connection:
-        assert (await changes.official_defaults(connection))[0] == "ANAMA"
+    assert (await services.store.official.defaults()).issuer == "ANAMA"

@@ -11,10 +11,11 @@ import pytest_asyncio
 from sqlalchemy import delete, select, update
 
 from db import changes, digests, outbox, subscriptions
-from db.changes import IncidentDraft
 from db.digests import Digest
+from db.domain.drafts import IncidentDraft
 from db.domain.records import DatePrecision
 from db.models import DigestItem, OutboxMessage, Subscription
+from db.store import apply
 from db.subscriptions import DigestSettings
 from handlers.context import Services
 
@@ -114,7 +115,7 @@ async def test_a_digest_of_new_incidents_then_of_a_correction(store: Services) -
     # A correction of the incident FIRST was sent reaches FIRST, and SECOND (which was sent it
     # too); a new subscriber who never saw it gets no correction.
     async with db.write() as session:
-        await changes.edit_incident(session, mine.id, {"civilian_injured": 3}, OWNER, "update")
+        await apply.edit_incident(session, mine.id, {"civilian_injured": 3}, OWNER, "update")
     for chat in (FIRST, SECOND):
         await _make_due(store, chat)
         assert await _decide(store, chat)

@@ -33,8 +33,8 @@ from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
 from db import changes, queries, validation
 from db import imports as csv_parser
-from db.changes import COUNT_FIELDS, ImportReport
 from db.domain import imports
+from db.domain.drafts import COUNT_FIELDS, ImportReport
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
@@ -46,7 +46,6 @@ from db.models import AuditEntry, Change, Incident
 from db.store.imports import ImportRequest, Operator, review_payload
 from handlers.context import Services
 from handlers.render import MAX_MESSAGE, injured_line, killed_line
-from handlers.render.admin import refused_text
 from handlers.render.imports import (
     id_ranges,
     import_change_lines,
@@ -58,6 +57,7 @@ from handlers.render.imports import (
     render_not_csv,
     render_too_large,
 )
+from handlers.render.problems import refused_text
 from locales.i18n import Catalogs, Translator
 from tests.conftest import ADMIN_ID, emulated_bot, only
 

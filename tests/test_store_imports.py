@@ -14,10 +14,9 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.csv_import import import_file
-from db import changes
 from db.domain.records import ChangeKind, ChangeStatus
 from db.imports import parse_csv
-from db.models import AuditEntry, Change, Editor, Incident
+from db.models import AuditEntry, Change, Incident
 from db.store.errors import NotAllowed
 from db.store.imports import ImportOutcome, ImportRequest, ImportResult, Imports, Operator
 from handlers.context import Services
@@ -48,9 +47,8 @@ def _rows(services: Services, data: bytes) -> Any:
 
 
 async def _add_editor(services: Services) -> None:
-    async with services.db.write() as session:
-        if await session.get(Editor, EDITOR) is None:
-            await changes.add_editor(session, EDITOR, OWNER)
+    if EDITOR not in await services.store.editors.ids():
+        await services.store.editors.add(OWNER, EDITOR)
 
 
 async def test_an_owners_import_applies_at_once(sandbox: Services) -> None:
@@ -99,8 +97,8 @@ async def test_an_editors_import_with_review_on_is_a_pending_change(sandbox: Ser
     assert (change.proposed_by, change.language) == (EDITOR, "ru")
     assert change.payload["file"] == "editor.csv" and len(change.payload["rows"]) == 5
     # An owner approves it: the new rows are added as the editor's, the known one skipped.
-    async with sandbox.db.write() as session:
-        decision = await changes.approve(session, result.change_id, OWNER)
+    assert result.change_id is not None
+    decision = await sandbox.store.review.approve(OWNER, result.change_id)
     assert decision.imported is not None
     assert len(decision.imported.added) == 4 and decision.imported.skipped == [6]
     assert (await _counts(sandbox))[0] == incidents + 4

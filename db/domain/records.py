@@ -28,7 +28,7 @@ class IncidentStatus(enum.StrEnum):
 
 
 class ChangeKind(enum.StrEnum):
-    """What a change proposed for review does (see ``db.changes``)."""
+    """What a change proposed for review does (see ``db.store.proposals``)."""
 
     ADD = "add"
     EDIT = "edit"

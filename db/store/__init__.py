@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.editors import Editors
 from db.store.imports import Imports
+from db.store.incidents import Incidents
+from db.store.official import Official
+from db.store.review import Review
 
 
 class Store:
@@ -18,3 +22,7 @@ class Store:
         self.db = db
         self.access = Access(db, policy)
         self.imports = Imports(db, self.access)
+        self.incidents = Incidents(db, self.access)
+        self.review = Review(db, self.access)
+        self.official = Official(db, self.access)
+        self.editors = Editors(db, self.access)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from db.domain.roles import Role
 
 
@@ -16,3 +18,43 @@ class NotAllowed(StoreError):
         super().__init__(f"role {role.name} below {needed.name}")
         self.role = role
         self.needed = needed
+
+
+class Refusal(enum.StrEnum):
+    NOT_FOUND = "not_found"
+    #: The incident changed after the change was proposed (or the form was filled in).
+    STALE = "stale"
+    ALREADY_RETRACTED = "already_retracted"
+    NOT_RETRACTED = "not_retracted"
+    NOTHING_CHANGED = "nothing_changed"
+    ALREADY_DECIDED = "already_decided"
+    OWN_CHANGE = "own_change"
+    NOT_YOURS = "not_yours"
+    #: An editor's Undo of an incident when review is on: that is a retraction to review.
+    NEEDS_REVIEW = "needs_review"
+    #: An official total of the same issuer as of the same day is recorded (or waiting).
+    OFFICIAL_EXISTS = "official_exists"
+    ALREADY_EDITOR = "already_editor"
+    NOT_EDITOR = "not_editor"
+
+
+class ChangeRefused(StoreError):
+    """The store refuses a change (``subject``: the incident, change, figure or user it names)."""
+
+    def __init__(self, refusal: Refusal, subject: int | None = None) -> None:
+        super().__init__(f"{refusal.value}: {subject}")
+        self.refusal = refusal
+        self.subject = subject
+
+
+class CannotApply(ChangeRefused):
+    """An approved change can no longer be applied (the incident changed, was retracted...);
+    the change stays pending until it is closed (``Review.close``)."""
+
+
+class NoCasualties(StoreError):
+    """An edit would leave the incident with no one killed or injured."""
+
+    def __init__(self, incident_id: int) -> None:
+        super().__init__(f"no casualties left in #{incident_id}")
+        self.incident_id = incident_id

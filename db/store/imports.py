@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from db import changes
-from db.changes import ImportReport, IncidentDraft
+from db.changes import import_incidents
+from db.domain.drafts import ImportReport, IncidentDraft
 from db.domain.records import ChangeKind
 from db.domain.roles import Role
 from db.imports import present_lines
 from db.session import Database
 from db.store.access import Access
+from db.store.proposals import Proposal, proposal, propose
 
 Rows = tuple[tuple[int, IncidentDraft], ...]
 
@@ -67,8 +68,12 @@ class ImportResult:
     skipped: tuple[int, ...] = ()
     #: The incidents added, in the file's order (ADDED only).
     added: tuple[int, ...] = ()
-    #: The change kept for review (PROPOSED only).
-    change_id: int | None = None
+    #: The change kept for review and who is to review it (PROPOSED only).
+    proposal: Proposal | None = None
+
+    @property
+    def change_id(self) -> int | None:
+        return self.proposal.change.id if self.proposal is not None else None
 
     @property
     def report(self) -> ImportReport:
@@ -82,7 +87,7 @@ class ImportResult:
 def review_payload(
     rows: Sequence[tuple[int, IncidentDraft]], file_name: str | None
 ) -> dict[str, Any]:
-    """The payload of an import kept for review (``changes.approve`` applies it)."""
+    """The payload of an import kept for review (``db.store.proposals.approve`` applies it)."""
     payload: dict[str, Any] = {"rows": [[line, draft.to_json()] for line, draft in rows]}
     if file_name:
         payload["file"] = file_name
@@ -120,7 +125,7 @@ class Imports:
             return await self._propose(request, request.actor)
         actor = None if request.actor is Operator.SHELL else request.actor
         async with self._db.write() as session:
-            report = await changes.import_incidents(session, request.rows, actor)
+            report = await import_incidents(session, request.rows, actor)
         return ImportResult(
             ImportOutcome.ADDED, request.rows, tuple(report.skipped), tuple(report.added)
         )
@@ -137,11 +142,12 @@ class Imports:
             skipped = tuple(await present_lines(session, request.rows))
             if len(skipped) == len(request.rows):
                 return ImportResult(ImportOutcome.NOTHING_NEW, request.rows, skipped)
-            change = await changes.propose(
+            change = await propose(
                 session,
                 ChangeKind.IMPORT,
                 proposer,
                 review_payload(request.rows, request.file_name),
                 language=request.language,
             )
-        return ImportResult(ImportOutcome.PROPOSED, request.rows, skipped, change_id=change.id)
+            kept = await proposal(session, change, self._access.policy.owners)
+        return ImportResult(ImportOutcome.PROPOSED, request.rows, skipped, proposal=kept)

@@ -11,7 +11,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.changes import COUNT_FIELDS, IncidentDraft
+from db.domain.drafts import COUNT_FIELDS, IncidentDraft
 from db.domain.figures import Counts
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
@@ -19,7 +19,8 @@ from db.domain.records import Device
 from db.validation import MAX_NOTE, MAX_PLACE, FormProblem
 from handlers.callbacks import AddAction, AddButton, AddStep
 from handlers.render import DEVICE_LABELS, Rendered, bold, escape, incident_counts
-from handlers.render.admin import FIELD_LABELS, add_usage, draft_card, problem_text
+from handlers.render.incidents import FIELD_LABELS, draft_card
+from handlers.render.problems import add_usage, problem_text
 from locales.i18n import Translator
 
 STEPS = tuple(AddStep)

@@ -25,7 +25,7 @@ from handlers.render import (
     incident_entry,
     visible_length,
 )
-from handlers.render.admin import diff_lines
+from handlers.render.incidents import diff_lines
 from locales.i18n import Catalogs, Translator
 
 #: Room kept in each part for the "(2/3)" mark and safety.

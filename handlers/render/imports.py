@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from db.changes import ImportReport, IncidentDraft
+from db.domain.drafts import ImportReport, IncidentDraft
 from db.domain.gazetteer import Gazetteer
 from db.domain.imports import COLUMNS, MAX_FILE_BYTES, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
@@ -26,7 +26,8 @@ from handlers.render import (
     killed_line,
     utf16_length,
 )
-from handlers.render.admin import problem_text, render_proposed
+from handlers.render.changes import render_proposed
+from handlers.render.problems import problem_text
 from locales.i18n import Translator
 
 #: Line numbers and incident numbers named in a reply before "… and N more".
