@@ -30,7 +30,7 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
-from db import changes, imports, queries, validation
+from db import changes, chats, imports, queries, validation
 from db.changes import ImportReport
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
@@ -533,7 +533,7 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
         # review request, is in the chat's stored language. (This file passed only after
         # test_admin.py, which makes the same choice for the same user.)
         async with running.services.db.transaction() as session:
-            await queries.set_chat_language(session, RU_OWNER, "ru")
+            await chats.set_chat_language(session, RU_OWNER, "ru")
         yield running
 
 

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from bot.emulator import parse_html
 from db.domain.figures import Counts, DatedValue
 from db.domain.filters import IncidentFilter, Period
+from db.domain.listing import IncidentPage, IncidentRow, SourceRef
 from db.domain.records import DatePrecision, Device
-from db.queries import IncidentPage, IncidentRow, SourceRef
 from handlers import render
 from handlers.parsing import Vocabulary, parse_filters
 from locales.i18n import Catalogs

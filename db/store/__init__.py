@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.chats import Chats
+from db.store.exports import Exports
+from db.store.lists import IncidentLists
+from db.store.stats import StatsReads
+from db.store.status import StatusReads
 
 
 class Store:
     def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
         self.access = Access(db, policy)
+        self.stats = StatsReads(db)
+        self.lists = IncidentLists(db)
+        self.exports = Exports(db)
+        self.chats = Chats(db)
+        self.status = StatusReads(db)

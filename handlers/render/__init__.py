@@ -18,10 +18,10 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
+from db.domain.listing import IncidentPage, IncidentRow, SourcesSummary, outlet
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.domain.schedule import Frequency
-from db.queries import IncidentPage, IncidentRow, SourcesSummary, outlet
 from handlers.callbacks import IncidentsPageData, encode_language
 from handlers.parsing import MAX_SUGGESTED, Problem
 from locales.i18n import N_, Translator

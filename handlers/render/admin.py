@@ -25,9 +25,9 @@ from db.changes import (
 )
 from db.domain.figures import Counts
 from db.domain.gazetteer import Gazetteer
+from db.domain.listing import outlet
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeKind, DatePrecision, Device
-from db.queries import outlet
 from db.validation import FormProblem
 from handlers.callbacks import (
     DraftAction,

@@ -21,8 +21,7 @@ from babel.dates import format_date
 
 from db.domain.filters import Category
 from db.domain.gazetteer import Gazetteer
-from db.models import as_utc
-from db.series import MonthlySeries
+from db.domain.series import MonthlySeries
 from handlers.render import (
     SEPARATOR,
     bold,
@@ -111,7 +110,7 @@ def source_text(t: Translator, compiled_by: str) -> str:
 def as_of_text(t: Translator, when: dt.datetime | None) -> str | None:
     if when is None:
         return None
-    local = as_utc(when).astimezone(t.tz).date()
+    local = when.astimezone(t.tz).date()  # the store gives it in UTC
     return t._("Data as of {date}").format(date=t.date(local))
 
 

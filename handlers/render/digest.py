@@ -11,8 +11,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from db.digests import Digest
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
+from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency
-from db.queries import IncidentRow
 from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
 from handlers.render import (

@@ -18,7 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
-from db.queries import Comparison, OfficialComparison, OfficialFigures, Stats, StatsReport, Trend
+from db.domain.stats import (
+    Comparison,
+    OfficialComparison,
+    OfficialFigures,
+    Stats,
+    StatsReport,
+    Trend,
+)
 from handlers.parsing import Problem
 from handlers.render import (
     SEPARATOR,
