@@ -6,7 +6,8 @@ from telegram import Update
 
 from handlers.callbacks import IncidentsPageData
 from handlers.context import BotContext
-from handlers.render import PAGE_SIZE, expired_text, render_incidents
+from handlers.render import expired_text
+from handlers.render.listing import PAGE_SIZE, render_incidents
 from handlers.replies import edit, filter_or_problems, reply
 
 

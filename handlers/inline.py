@@ -19,7 +19,7 @@ from telegram.constants import ParseMode
 
 from handlers.context import BotContext
 from handlers.parsing import parse_filters
-from handlers.render.stats import render_inline_card, render_inline_problem
+from handlers.render.inline import render_inline_card, render_inline_problem
 from handlers.start import HELP_PAYLOAD
 from handlers.stats import compiled_by
 

@@ -6,7 +6,8 @@ from telegram import Update
 
 from handlers.callbacks import decode_language
 from handlers.context import BotContext
-from handlers.render import expired_text, render_language_prompt, render_language_set
+from handlers.render import expired_text
+from handlers.render.start import render_language_prompt, render_language_set
 from handlers.replies import edit, reply
 
 

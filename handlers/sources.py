@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from handlers.context import BotContext
-from handlers.render import render_sources
+from handlers.render.listing import render_sources
 from handlers.replies import reply
 
 

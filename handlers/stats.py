@@ -10,7 +10,9 @@ from telegram import Update
 from handlers.context import BotContext, language_chat
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import render_problems
-from handlers.render.stats import render_comparison, render_stats, stats_keyboard
+from handlers.render.compare import render_comparison
+from handlers.render.inline import stats_keyboard
+from handlers.render.stats import render_stats
 from handlers.replies import filter_or_problems, reply
 
 

@@ -23,7 +23,8 @@ from db.totals import month_bounds
 from handlers.context import Services
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import MAX_MESSAGE, filters_summary, utf16_length
-from handlers.render.stats import MIN_PERCENT_BASE, change_text, filter_query, signed_percent
+from handlers.render.inline import filter_query
+from handlers.render.stats import MIN_PERCENT_BASE, change_text, signed_percent
 from locales.i18n import Catalogs, Translator
 from tests.conftest import add_reader, emulated_bot, only
 from tests.test_parsing import GAZ, VOCAB

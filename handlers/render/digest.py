@@ -22,10 +22,10 @@ from handlers.render import (
     counts_block,
     escape,
     filters_text,
-    incident_entry,
     visible_length,
 )
 from handlers.render.admin import diff_lines
+from handlers.render.listing import incident_entry
 from locales.i18n import Catalogs, Translator
 
 #: Room kept in each part for the "(2/3)" mark and safety.
