@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import DEFAULT_SEED_DIR, Settings, load_settings
 from bot.emulator import BotAPIEmulator, RateLimits
 from bot.harness import DEFAULT_TOKEN, EmulatedBot
-from db import queries
 from db.domain.filters import IncidentFilter
+from db.domain.stats import StatsReport
+from db.store import stats as store_stats
 from handlers.context import SERVICES_KEY, Services
 from handlers.parsing import parse_filters
 
@@ -106,28 +107,26 @@ class Sample:
 
 
 class QueryTimer:
-    """Wraps ``db.queries.stats_report`` while installed, to tell the query's share of a command."""
+    """Wraps ``db.store.stats.stats_report`` (what ``store.stats.report`` runs) while installed, to tell the query's share of a command."""
 
     def __init__(self) -> None:
         self.ns = 0
 
     def install(self) -> Callable[[], None]:
         """Wraps the function; returns what puts the original back."""
-        original = queries.stats_report
+        original = store_stats.stats_report
 
-        async def timed(
-            session: AsyncSession, f: IncidentFilter, **options: Any
-        ) -> queries.StatsReport:
+        async def timed(session: AsyncSession, f: IncidentFilter, **options: Any) -> StatsReport:
             started = time.perf_counter_ns()
             try:
                 return await original(session, f, **options)
             finally:
                 self.ns += time.perf_counter_ns() - started
 
-        queries.stats_report = timed
+        store_stats.stats_report = timed
 
         def restore() -> None:
-            queries.stats_report = original
+            store_stats.stats_report = original
 
         return restore
 

@@ -4,7 +4,7 @@ For each database and size N: a fresh database, the migrations, the shipped data
 synthetic incidents (``bench_queries``' loader, one source each) given a description of about 150
 characters, a settlement and a source headline, as real rows have. Then the export of every
 incident, as ``handlers.export`` builds it minus the upload (one snapshot connection,
-``db.export.export_batches``, each batch written in a worker thread into ``CsvDocument``, then its
+``store.exports.batches``, each batch written in a worker thread into ``CsvDocument``, then its
 content), two ways:
 
 - **streamed**: batches of ``--batch`` rows (the bot's way), past 1 MiB in a temporary file;
@@ -35,12 +35,12 @@ from bench_queries import analyze, load_synthetic, rebuild_aggregates
 from sqlalchemy import text
 
 from bot.config import DEFAULT_SEED_DIR
-from db import export
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.migrate import upgrade
 from db.seed import load_gazetteer, seed
 from db.session import Database
+from db.store import exports
 from handlers.render.export import SPOOL_BYTES, CsvDocument
 
 DESCRIPTION = (
@@ -68,10 +68,7 @@ async def _export(
 ) -> tuple[int, int, bool]:
     """What the handler does before the upload: (rows, bytes, whether it went to disk)."""
     with CsvDocument(gazetteer, "en", spool_bytes=spool) as document:
-        async with (
-            export.snapshot(db) as connection,
-            aclosing(export.export_batches(connection, f, batch=batch)) as batches,
-        ):
+        async with aclosing(exports.Exports(db).batches(f, batch=batch)) as batches:
             async for rows in batches:
                 await asyncio.to_thread(document.write, rows)
         size = document.size
@@ -183,7 +180,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--sizes", type=support.int_list, default=[200, 20_000])
     parser.add_argument("--databases", type=support.database_list, default=["sqlite"])
-    parser.add_argument("--batch", type=int, default=export.BATCH, help="rows per batch")
+    parser.add_argument("--batch", type=int, default=exports.BATCH, help="rows per batch")
     parser.add_argument("--pg-url", default=support.DEFAULT_PG_URL)
     parser.add_argument("--seed", type=int, default=20201110, help="seed of the synthetic data")
     return parser.parse_args(argv)

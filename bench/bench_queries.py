@@ -31,11 +31,12 @@ from db.domain.drafts import date_span
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
 from db.domain.records import DatePrecision, Device, IncidentStatus
+from db.domain.stats import StatsReport
 from db.migrate import upgrade
 from db.models import Incident, IncidentSource
-from db.queries import StatsReport, stats_report
 from db.seed import load_gazetteer, seed
 from db.session import Database
+from db.store.stats import StatsReads
 
 GOAL_P99_MS = 10.0
 GOAL_SIZE = 1_000_000
@@ -365,9 +366,9 @@ class ShapeResult:
 
 
 async def one_call(db: Database, f: IncidentFilter) -> StatsReport:
-    """One /stats query as the bot runs it: a Core connection from the pool, two statements."""
-    async with db.read() as connection:
-        return await stats_report(connection, f)
+    """One /stats query as the bot runs it (``store.stats.report``): a Core connection from the
+    pool, two statements."""
+    return await StatsReads(db).report(f)
 
 
 async def measure(

@@ -19,11 +19,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import changes, outbox, queries
+from db import changes, chats, listing, outbox, queries
 from db.domain.filters import Category, IncidentFilter
+from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency, next_due
+from db.domain.stats import Stats
+from db.listing import Recorded
 from db.models import AuditEntry, DigestItem, Incident, Subscription, as_utc
-from db.queries import IncidentRow, Recorded, Stats
 from db.subscriptions import SubscriptionView, view_of
 
 #: New incidents listed in one digest; more are counted, with a pointer to /incidents.
@@ -94,7 +96,7 @@ class _Composer:
             groups.setdefault(subscription_filter(view), []).append(view)
         for f, group in groups.items():
             earliest = min(v.period_start for v in group)
-            self._recorded[f] = await queries.recorded_between(self.session, f, earliest, self.end)
+            self._recorded[f] = await listing.recorded_between(self.session, f, earliest, self.end)
             self._totals[f] = await queries.stats(self.session, f, leading=0)
         new: dict[int, list[Recorded]] = {}
         wanted: dict[Category | None, set[int]] = {}
@@ -103,7 +105,7 @@ class _Composer:
             new[view.chat_id] = [r for r in self._recorded[f] if r.recorded_at > view.period_start]
             wanted.setdefault(f.category, set()).update(r.id for r in new[view.chat_id][:MAX_NEW])
         rows = {
-            category: await queries.incident_rows(self.session, sorted(ids), category)
+            category: await listing.incident_rows(self.session, sorted(ids), category)
             for category, ids in wanted.items()
         }
         corrections = await self._corrections(views)
@@ -210,7 +212,7 @@ async def decide_many(
         rows = [row for row in rows if as_utc(row.next_due_at) <= now]
     if not rows:
         return []
-    languages = await queries.chat_languages(session, [row.chat_id for row in rows])
+    languages = await chats.chat_languages(session, [row.chat_id for row in rows])
     views = [view_of(row) for row in rows]
     digests = await _Composer(session, now).compose(views, languages)
     queued = []

@@ -6,8 +6,8 @@ memory. Run the batches on one :func:`snapshot` connection: every batch then see
 was when the first one was read, so an incident edited or recorded meanwhile is neither lost nor
 repeated, and the file adds up to what /stats said at that moment.
 
-The filter and the category restriction are ``db.queries``' own (``incident_conditions``, ``restrict_counts``),
-the ones /stats and /incidents use, so that the file's sums are /stats' figures.
+The filter and the category restriction are ``db.queries``' own (``incident_conditions``,
+``restrict_counts``), the ones /stats and /incidents use, so that the file's sums are /stats' figures.
 """
 
 from __future__ import annotations
@@ -15,46 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter
-from db.domain.records import DatePrecision, Device
+from db.domain.listing import ExportRow
+from db.listing import sources_of
 from db.models import Incident, as_utc
-from db.queries import Reader, SourceRef, incident_conditions, restrict_counts, sources_of
+from db.queries import Reader, incident_conditions, restrict_counts
 from db.session import Database
-
-#: Incidents read per statement.
-BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRow:
-    """Everything public about one published incident. Not here: who recorded or changed it
-    (admins' Telegram ids) and its status (only published incidents are exported)."""
-
-    id: int
-    date: dt.date
-    date_end: dt.date
-    date_precision: DatePrecision
-    date_note: str | None
-    district_id: int | None
-    settlement: str | None
-    #: Restricted to the filter's category, as /stats and /incidents count them.
-    counts: Counts
-    device: Device
-    activity: str | None
-    description: str
-    #: In the order they were recorded; never empty for incidents recorded through the bot.
-    sources: tuple[SourceRef, ...]
-    version: int
-    #: When the incident was recorded here (UTC).
-    recorded_at: dt.datetime
-    #: When it last changed (UTC).
-    updated_at: dt.datetime
 
 
 @asynccontextmanager
@@ -91,7 +62,7 @@ _COLUMNS = (
 
 
 async def export_batches(
-    db: Reader, f: IncidentFilter, *, batch: int = BATCH
+    db: Reader, f: IncidentFilter, *, batch: int
 ) -> AsyncGenerator[tuple[ExportRow, ...]]:
     """The published incidents matching ``f`` ordered by date then id, ``batch`` at a time
     (never an empty batch)."""
@@ -139,9 +110,7 @@ async def export_batches(
         after = (last.date, int(last.id))
 
 
-async def export_rows(
-    db: Reader, f: IncidentFilter, *, batch: int = BATCH
-) -> AsyncGenerator[ExportRow]:
+async def export_rows(db: Reader, f: IncidentFilter, *, batch: int) -> AsyncGenerator[ExportRow]:
     """The same incidents one at a time (read ``batch`` at a time)."""
     async for rows in export_batches(db, f, batch=batch):
         for row in rows:

@@ -1,15 +1,16 @@
-"""Read queries and small writes, returning plain typed results. Handlers never build SQL."""
+"""The figures' read queries: the filter's conditions on incidents, and the figures of filters
+summed from the pre-aggregated ``incident_totals`` (see ``db.totals``), several filters in one
+statement; where the records start; the latest official figure. Used by the store
+(``db.store.stats``) and the digests; handlers never build SQL.
+"""
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import functools
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,143 +25,20 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.domain.figures import Counts, DatedValue
 from db.domain.filters import Category, IncidentFilter, Period
-from db.domain.records import DatePrecision, Device, IncidentStatus
-from db.models import (
-    Chat,
-    DataVersion,
-    Incident,
-    IncidentSource,
-    IncidentTotal,
-    OfficialTotal,
-    TotalsGrain,
-    as_utc,
-)
+from db.domain.records import DatePrecision, IncidentStatus
+from db.domain.stats import DistrictTotal, OfficialFigures, Stats
+from db.models import Incident, IncidentTotal, OfficialTotal, TotalsGrain
 from db.totals import NO_DISTRICT, month_bounds
 
 #: Ids per ``IN (…)`` when loading rows by id.
-_ID_CHUNK = 1000
+ID_CHUNK = 1000
 
 #: Read queries run on a Core connection (``Database.read()``, the cheap path) or in a session.
 Reader = AsyncConnection | AsyncSession
-
-
-@dataclass(frozen=True, slots=True)
-class DistrictTotal:
-    district_id: int
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class Stats:
-    counts: Counts
-    incidents: int
-    latest: DatedValue | None
-    leading: tuple[DistrictTotal, ...] = ()
-    #: The earliest incident counted (its date as recorded), when ``latest`` was asked for.
-    first: DatedValue | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OfficialFigures:
-    as_of: dt.date
-    #: Set where the figures were made public later than ``as_of``.
-    published_on: dt.date | None
-    period_start: dt.date
-    period_start_assumed: bool
-    issuer: str
-    source_url: str
-    total: int | None
-    killed: int | None
-    injured: int | None
-    civilian_killed: int | None
-    civilian_injured: int | None
-    military_killed: int | None
-    military_injured: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class OfficialComparison:
-    official: OfficialFigures
-    category: Category | None
-    #: What the incidents recorded here add up to over the official figure's own window.
-    recorded: Stats
-
-
-@dataclass(frozen=True, slots=True)
-class Trend:
-    """The filter's figures against those of the period before it, of the same length."""
-
-    #: The filter's period, ended today when it runs on past today.
-    current: Period
-    previous: Period
-    #: The previous period's figures (the current ones are the report's own).
-    before: Stats
-
-
-@dataclass(frozen=True, slots=True)
-class StatsReport:
-    """Everything /stats shows: the figures for a filter and, when national, the official figure."""
-
-    filter: IncidentFilter
-    stats: Stats
-    official: OfficialComparison | None
-    trend: Trend | None = None
-    #: Set when the filter's period has a previous one that the records do not cover: the day
-    #: the records start (no trend is shown then, rather than a comparison with nothing).
-    records_start: dt.date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRef:
-    url: str
-    title: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentRow:
-    id: int
-    date: DatedValue
-    district_id: int | None
-    settlement: str | None
-    counts: Counts
-    device: Device
-    activity: str | None
-    sources: tuple[SourceRef, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class IncidentPage:
-    rows: tuple[IncidentRow, ...]
-    total: int
-    offset: int
-
-
-@dataclass(frozen=True, slots=True)
-class IssuerSummary:
-    issuer: str
-    statements: int
-    latest: dt.date
-
-
-@dataclass(frozen=True, slots=True)
-class SourcesSummary:
-    incidents: int
-    source_links: int
-    outlets: tuple[tuple[str, int], ...]
-    #: Official totals by named issuer.
-    issuers: tuple[IssuerSummary, ...]
-    #: Figures from media reports that name no issuer (kept, never shown as official).
-    unattributed: int
-    first_incident: dt.date | None
-    latest_incident: dt.date | None
-    #: When the records in this store last changed (a load or an edit).
-    last_change: dt.datetime | None
 
 
 _CATEGORY_COLUMNS = {
@@ -215,7 +93,7 @@ def _full_months(period: Period) -> tuple[dt.date | None, dt.date | None] | None
 
 
 @dataclass(frozen=True, slots=True)
-class _Part:
+class TotalsPart:
     """Rows of one grain whose span starts in [low, high] (either may be open)."""
 
     grain: TotalsGrain
@@ -223,24 +101,28 @@ class _Part:
     high: dt.date | None
 
 
-def totals_parts(f: IncidentFilter) -> list[_Part]:
+def totals_parts(f: IncidentFilter) -> list[TotalsPart]:
     """The parts of ``incident_totals`` whose rows add up to the filter's figures: the whole months
     from MONTH rows, the edge months from SPAN rows, and LONG rows. Each part bounds ``date`` on
     both sides where it can, so that the (grain, date) index narrows it; every row must also end
     by the period's end."""
     start, end = f.period.start, f.period.end
-    parts = [_Part(TotalsGrain.LONG, start, end)]
+    parts = [TotalsPart(TotalsGrain.LONG, start, end)]
     months = _full_months(f.period)
     if months is None:  # no whole month: SPAN rows only
-        return [*parts, _Part(TotalsGrain.SPAN, start, end)]
+        return [*parts, TotalsPart(TotalsGrain.SPAN, start, end)]
     first, last = months
-    parts.append(_Part(TotalsGrain.MONTH, first, last))
+    parts.append(TotalsPart(TotalsGrain.MONTH, first, last))
     if first is not None and start is not None and start < first:
-        parts.append(_Part(TotalsGrain.SPAN, start, first - dt.timedelta(days=1)))
+        parts.append(TotalsPart(TotalsGrain.SPAN, start, first - dt.timedelta(days=1)))
     if last is not None and end is not None and end > last:
-        parts.append(_Part(TotalsGrain.SPAN, last + dt.timedelta(days=1), end))
+        parts.append(TotalsPart(TotalsGrain.SPAN, last + dt.timedelta(days=1), end))
     return parts
 
+
+#: One filter's figures as asked of :func:`stats_many`: the filter, how many leading districts,
+#: whether its latest (and earliest) dates.
+StatsRequest = tuple[IncidentFilter, int, bool]
 
 # The statements are built once per shape (which parts, which bounds, districts or not) with bound
 # parameters, and reused: building a union of selects costs more than running it.
@@ -258,7 +140,7 @@ _Shape = tuple[
 
 
 def _shape_and_params(
-    requests: Sequence[tuple[IncidentFilter, int, bool]],
+    requests: Sequence[StatsRequest],
 ) -> tuple[_Shape, dict[str, Any]]:
     shape = []
     params: dict[str, Any] = {}
@@ -344,24 +226,17 @@ async def stats(db: Reader, f: IncidentFilter, *, leading: int = 5, latest: bool
 
     Reads the pre-aggregated ``incident_totals`` (see ``db.totals``), not the incidents.
     """
-    (result,) = await _stats_many(db, [(f, leading, latest)])
+    (result,), _ = await stats_many(db, [(f, leading, latest)], with_start=False)
     return result
 
 
-async def _stats_many(
-    db: Reader, requests: Sequence[tuple[IncidentFilter, int, bool]]
-) -> list[Stats]:
-    """Several filters' figures in one statement: each filter's rows of ``incident_totals``
-    tagged with its index, grouped by (tag, district), latest dates as scalar subqueries."""
-    figures, _ = await _stats_and_start(db, requests, with_start=False)
-    return figures
-
-
-async def _stats_and_start(
-    db: Reader, requests: Sequence[tuple[IncidentFilter, int, bool]], *, with_start: bool = True
+async def stats_many(
+    db: Reader, requests: Sequence[StatsRequest], *, with_start: bool = True
 ) -> tuple[list[Stats], dt.date | None]:
-    """:func:`_stats_many`, and with ``with_start`` where the records start (two more scalar
-    subqueries in the same statement, read again on their own only when no row matched)."""
+    """Several filters' figures in one statement: each filter's rows of ``incident_totals``
+    tagged with its index, grouped by (tag, district), latest dates as scalar subqueries; and
+    with ``with_start`` where the records start (two more scalar subqueries in the same
+    statement, read again on their own only when no row matched)."""
     shape, params = _shape_and_params(requests)
     rows = (await db.execute(_stats_statement(shape, with_start), params)).all()
     records_from = None
@@ -372,6 +247,11 @@ async def _stats_and_start(
             records_from = min((day for day in found if day is not None), default=None)
         else:
             records_from = await records_start(db)
+    return _figures(requests, rows), records_from
+
+
+def _figures(requests: Sequence[StatsRequest], rows: Sequence[Any]) -> list[Stats]:
+    """The rows of :func:`_stats_statement` as each request's figures."""
     sums = [[0] * 5 for _ in requests]
     per_district: list[dict[int, Counts]] = [{} for _ in requests]
     spans: list[list[tuple[dt.date, dt.date]]] = [[] for _ in requests]
@@ -415,7 +295,7 @@ async def _stats_and_start(
                 first=first_seen,
             )
         )
-    return results, records_from
+    return results
 
 
 def _precision(start: dt.date, end: dt.date) -> DatePrecision:
@@ -472,43 +352,6 @@ async def latest_official(db: Reader, f: IncidentFilter) -> OfficialFigures | No
     return OfficialFigures(*row) if row is not None else None
 
 
-def _window(official: OfficialFigures, f: IncidentFilter) -> IncidentFilter:
-    """The official figure's own window, with the filter's category."""
-    return IncidentFilter(period=Period(official.period_start, official.as_of), category=f.category)
-
-
-def _shift_months(day: dt.date, months: int) -> dt.date:
-    """The same day ``months`` earlier (negative: later), or the month's last day if shorter."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
-
-
-def previous_period(period: Period, today: dt.date) -> tuple[Period, Period] | None:
-    """The period as far as it has run (ended today at the latest) and the one before it, of
-    the same length: the year before a year, the month before a month, as many months before
-    whole months (``2026`` on 27 November: 1 Jan–27 Nov 2026 against 1 Jan–27 Nov 2025), else
-    as many days before. None for a period without a start or one that starts after today."""
-    start, end = period.start, period.end
-    if start is None or start > today:
-        return None
-    stated_end = end or today
-    current_end = min(stated_end, today)
-    if start.day == 1 and stated_end == month_bounds(stated_end)[1]:
-        months = (stated_end.year - start.year) * 12 + stated_end.month - start.month + 1
-        previous_start = _shift_months(start, months)
-        if current_end == stated_end:
-            previous_end = start - dt.timedelta(days=1)
-        else:
-            previous_end = _shift_months(current_end, months)
-    else:
-        days = (current_end - start).days + 1
-        previous_start = start - dt.timedelta(days=days)
-        previous_end = start - dt.timedelta(days=1)
-    return Period(start, current_end), Period(previous_start, previous_end)
-
-
 @functools.cache
 def _records_start_statement() -> Select[Any]:
     """The earliest SPAN row and the earliest LONG row: each an ordered read of the primary key
@@ -530,241 +373,3 @@ async def records_start(db: Reader) -> dt.date | None:
     """The day the records start: the earliest date of any published incident."""
     found = (await db.execute(_records_start_statement())).one()
     return min((day for day in found if day is not None), default=None)
-
-
-async def stats_report(
-    db: Reader, f: IncidentFilter, *, today: dt.date | None = None
-) -> StatsReport:
-    """Everything /stats shows: the official figure, then in one statement the figures for the
-    filter, for the official figure's window and, given ``today``, for the period before the
-    filter's (the trend; not when the records do not cover that period)."""
-    official = await latest_official(db, f)
-    requests: list[tuple[IncidentFilter, int, bool]] = [(f, 5, True)]
-    if official is not None:
-        requests.append((_window(official, f), 0, False))
-    periods = previous_period(f.period, today) if today is not None else None
-    if periods is not None:  # asked for at once, kept only if the records cover that period
-        requests.append((IncidentFilter(f.districts, periods[1], f.category), 0, False))
-    results, start = await _stats_and_start(db, requests, with_start=periods is not None)
-    comparison = (
-        OfficialComparison(official, f.category, results[1]) if official is not None else None
-    )
-    if periods is None:
-        return StatsReport(f, results[0], comparison)
-    previous = periods[1].start
-    if start is None or previous is None or previous < start:
-        return StatsReport(f, results[0], comparison, records_start=start)
-    return StatsReport(f, results[0], comparison, Trend(periods[0], periods[1], results[-1]))
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """Two filters' figures side by side (``/compare``)."""
-
-    left: IncidentFilter
-    right: IncidentFilter
-    figures: tuple[Stats, Stats]
-    records_start: dt.date | None
-
-
-async def compare(db: Reader, left: IncidentFilter, right: IncidentFilter) -> Comparison:
-    """Both filters' figures in one statement, and where the records start."""
-    (first, second), start = await _stats_and_start(db, [(left, 0, True), (right, 0, True)])
-    return Comparison(left, right, (first, second), start)
-
-
-async def list_incidents(
-    session: AsyncSession, f: IncidentFilter, *, offset: int, limit: int
-) -> IncidentPage:
-    """One page of matching incidents, latest first (the count comes from the totals)."""
-    total = (await stats(session, f, leading=0, latest=False)).incidents
-    incidents = (
-        await session.scalars(
-            select(Incident)
-            .where(incident_conditions(f))
-            .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-    ).all()
-    rows = await _incident_rows(session, incidents, f.category)
-    return IncidentPage(rows=rows, total=int(total), offset=offset)
-
-
-async def sources_of(db: Reader, ids: Sequence[int]) -> dict[int, list[SourceRef]]:
-    """Each incident's sources in the order recorded (every id a key, perhaps with none)."""
-    sources: dict[int, list[SourceRef]] = {int(i): [] for i in ids}
-    unique = list(sources)
-    for first in range(0, len(unique), _ID_CHUNK):
-        for incident_id, url, title in await db.execute(
-            select(IncidentSource.incident_id, IncidentSource.url, IncidentSource.title)
-            .where(IncidentSource.incident_id.in_(unique[first : first + _ID_CHUNK]))
-            .order_by(IncidentSource.id)
-        ):
-            sources[int(incident_id)].append(SourceRef(url, title))
-    return sources
-
-
-async def _incident_rows(
-    session: AsyncSession, incidents: Sequence[Incident], category: Category | None
-) -> tuple[IncidentRow, ...]:
-    """Incidents with their sources, their counts restricted to the category."""
-    sources = await sources_of(session, [i.id for i in incidents])
-    rows = tuple(
-        IncidentRow(
-            id=i.id,
-            date=DatedValue(i.date, i.date_precision),
-            district_id=i.district_id,
-            settlement=i.settlement,
-            counts=restrict_counts(
-                Counts(
-                    i.civilian_killed, i.civilian_injured, i.military_killed, i.military_injured
-                ),
-                category,
-            ),
-            device=i.device,
-            activity=i.activity,
-            sources=tuple(sources[i.id]),
-        )
-        for i in incidents
-    )
-    return rows
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """An incident as a digest finds it: when it was recorded, and at which version it is."""
-
-    id: int
-    recorded_at: dt.datetime
-    version: int
-
-
-async def recorded_between(
-    db: Reader, f: IncidentFilter, start: dt.datetime, end: dt.datetime
-) -> list[Recorded]:
-    """Published incidents matching the filter that were recorded in (start, end], in the order
-    lists show them (latest first): a digest's new incidents."""
-    rows = await db.execute(
-        select(Incident.id, Incident.created_at, Incident.version)
-        .where(incident_conditions(f), Incident.created_at > start, Incident.created_at <= end)
-        .order_by(Incident.date_end.desc(), Incident.date.desc(), Incident.id.desc())
-    )
-    return [Recorded(int(i), as_utc(at), int(v)) for i, at, v in rows]
-
-
-async def incident_rows(
-    session: AsyncSession, ids: Sequence[int], category: Category | None
-) -> dict[int, IncidentRow]:
-    """Incidents by id, with their sources, their counts restricted to the category."""
-    found: dict[int, IncidentRow] = {}
-    unique = list(dict.fromkeys(ids))
-    for first in range(0, len(unique), _ID_CHUNK):
-        chunk = unique[first : first + _ID_CHUNK]
-        incidents = (await session.scalars(select(Incident).where(Incident.id.in_(chunk)))).all()
-        found.update((row.id, row) for row in await _incident_rows(session, incidents, category))
-    return found
-
-
-async def sources_summary(db: Reader, *, outlets: int = 8) -> SourcesSummary:
-    """Where the data come from: outlets of incident reports, issuers of official totals, dates."""
-    published = Incident.status == IncidentStatus.PUBLISHED
-    incidents, first, latest, changed = (
-        await db.execute(
-            select(
-                func.count(),
-                func.min(Incident.date),
-                func.max(Incident.date_end),
-                func.max(Incident.updated_at),
-            ).where(published)
-        )
-    ).one()
-    urls = (
-        await db.scalars(
-            select(IncidentSource.url)
-            .join(Incident, Incident.id == IncidentSource.incident_id)
-            .where(published)
-            .distinct()
-        )
-    ).all()
-    hosts = Counter(outlet(u) for u in urls)
-    issuer_rows = (
-        await db.execute(
-            select(OfficialTotal.issuer, func.count(), func.max(OfficialTotal.as_of))
-            .group_by(OfficialTotal.issuer)
-            .order_by(func.count().desc(), OfficialTotal.issuer)
-        )
-    ).all()
-    totals_changed = await db.scalar(select(func.max(OfficialTotal.created_at)))
-    last_change = max((c for c in (changed, totals_changed) if c is not None), default=None)
-    return SourcesSummary(
-        incidents=int(incidents),
-        source_links=len(urls),
-        outlets=tuple(sorted(hosts.items(), key=lambda kv: (-kv[1], kv[0]))[:outlets]),
-        issuers=tuple(
-            IssuerSummary(i, int(n), d) for i, n, d in issuer_rows if i != UNATTRIBUTED_ISSUER
-        ),
-        unattributed=sum(int(n) for i, n, _ in issuer_rows if i == UNATTRIBUTED_ISSUER),
-        first_incident=first,
-        latest_incident=latest,
-        last_change=last_change,
-    )
-
-
-#: Host prefixes that name an edition of an outlet, not another outlet (en.trend.az is Trend).
-_EDITION_PREFIXES = ("www.", "m.", "en.", "ru.", "az.")
-
-
-def outlet(url: str) -> str:
-    """The outlet of a source link: its host without ``www.`` or a language edition's prefix."""
-    host = urlsplit(url).hostname or url
-    for prefix in _EDITION_PREFIXES:
-        if host.startswith(prefix) and host.count(".") > 1:
-            host = host.removeprefix(prefix)
-    return host
-
-
-async def chat_language(db: Reader, chat_id: int) -> str | None:
-    return await db.scalar(select(Chat.language).where(Chat.chat_id == chat_id))
-
-
-_DATA_VERSION = select(DataVersion.version).where(DataVersion.id == 1).scalar_subquery()
-
-
-async def data_version(db: Reader) -> int:
-    """How many times the tables the figures come from have changed (``DataVersion``)."""
-    return int(await db.scalar(select(_DATA_VERSION)) or 0)
-
-
-async def language_and_version(db: Reader, chat_id: int | None) -> tuple[str | None, int]:
-    """A chat's stored language and :func:`data_version`, in one statement."""
-    if chat_id is None:
-        return None, await data_version(db)
-    language = select(Chat.language).where(Chat.chat_id == chat_id).scalar_subquery()
-    stored, version = (await db.execute(select(language, _DATA_VERSION))).one()
-    return stored, int(version or 0)
-
-
-async def chat_languages(db: Reader, chat_ids: Sequence[int]) -> dict[int, str | None]:
-    """The languages chats chose, for those of ``chat_ids`` that did."""
-    found: dict[int, str | None] = {}
-    for first in range(0, len(chat_ids), _ID_CHUNK):
-        rows = await db.execute(
-            select(Chat.chat_id, Chat.language).where(
-                Chat.chat_id.in_(list(chat_ids[first : first + _ID_CHUNK]))
-            )
-        )
-        found.update((int(chat_id), language) for chat_id, language in rows)
-    return found
-
-
-async def set_chat_language(session: AsyncSession, chat_id: int, language: str) -> None:
-    """Remember a chat's language (one upsert, safe when two processes race)."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Chat).values(chat_id=chat_id, language=language)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Chat.chat_id],
-            set_={"language": language, "updated_at": func.now()},
-        )
-    )

@@ -11,49 +11,17 @@ Every count here is read through an index or a range of the outbox's primary key
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.engine import URL, make_url
 
+from db import migrate
 from db.domain.records import IncidentStatus, OutboxStatus
+from db.domain.status import DatabaseName, DigestRun, StoreStatus
 from db.models import Incident, OutboxMessage, Subscription, as_utc
 from db.queries import Reader
 
 WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseName:
-    """A database named without credentials: its kind and its file name or host and name."""
-
-    kind: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRun:
-    """The last run of the digests that decided something, and what became of its digests."""
-
-    decided_at: dt.datetime
-    decided: int
-    sent: int
-    waiting: int
-    failed: int
-    #: Not sent because the chat's subscription ended meanwhile.
-    dropped: int
-    #: When the last of them was sent (None: none yet).
-    last_sent_at: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoreStatus:
-    revision: str | None
-    published_incidents: int
-    active_subscribers: int
-    outbox_waiting: int
-    outbox_failed: int
-    last_run: DigestRun | None
 
 
 def database_name(url: str | URL) -> DatabaseName:
@@ -117,10 +85,13 @@ async def last_digest_run(db: Reader) -> DigestRun | None:
     )
 
 
-async def store_status(db: Reader) -> StoreStatus:
+async def store_status(db: Reader, url: str | URL) -> StoreStatus:
+    """The store as ``/status`` shows it; ``url``: the database's (named without credentials)."""
     revision = await db.scalar(text("SELECT version_num FROM alembic_version"))
     return StoreStatus(
+        database=database_name(url),
         revision=str(revision) if revision is not None else None,
+        head_revision=migrate.head_revision(),
         published_incidents=await _count(
             db,
             select(func.count())

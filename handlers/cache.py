@@ -2,7 +2,7 @@
 
 The same question comes many times (a figure in the news sends many readers to the same filters,
 in the same few languages, on the same day), and its answer changes only when the data do. A
-reply is kept under the data version it was read at (``db.queries.data_version``, moved on by
+reply is kept under the data version it was read at (``db.chats.data_version``, moved on by
 triggers on every change to the figures' tables, whatever process or tool makes it), so that a
 reader never gets a reply the data no longer support: the replies kept are all of one version,
 and a read of any other version empties the store. (A version can also go back, when a backup is

@@ -8,7 +8,6 @@ import functools
 from telegram import Update
 from telegram.constants import ChatAction
 
-from db import series as monthly
 from handlers.context import BotContext
 from handlers.render.chart import chart_caption, chart_png, chart_text
 from handlers.replies import filter_or_problems, reply, show_action
@@ -24,8 +23,7 @@ async def chart_command(update: Update, context: BotContext) -> None:
     f = await filter_or_problems(update, context, context.args or ())
     if f is None:
         return
-    async with services.db.read() as connection:
-        series = await monthly.monthly_series(connection, f, today=context.today())
+    series = await services.store.stats.monthly(f, today=context.today())
     if not series.months:
         await reply(
             update, chart_text(t, services.gazetteer, series, compiled_by=compiled_by(context))

@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from db import queries
 from db.domain.gazetteer import Gazetteer
 from db.outbox import Delivery
 from db.session import Database
@@ -90,21 +88,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         services: Services = self.application.bot_data[SERVICES_KEY]
         return services
 
-    async def translator(
-        self, update: object, connection: AsyncConnection | None = None
-    ) -> Translator:
-        """The chat's stored language, else the user's Telegram language, else the default.
-
-        Given ``connection``, the stored language is read on it (a handler that reads the store
-        anyway saves a connection and its transaction)."""
+    async def translator(self, update: object) -> Translator:
+        """The chat's stored language, else the user's Telegram language, else the default."""
         if self._translator is None:
-            stored = None
             chat_id = language_chat(update)
-            if chat_id is not None and connection is not None:
-                stored = await queries.chat_language(connection, chat_id)
-            elif chat_id is not None:
-                async with self.services.db.read() as fresh:
-                    stored = await queries.chat_language(fresh, chat_id)
+            stored = None
+            if chat_id is not None:
+                stored = await self.services.store.chats.language(chat_id)
             return self.choose_translator(update, stored)
         return self._translator
 
@@ -121,8 +111,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     async def translator_for(self, chat_id: int) -> Translator:
         """The translator of another chat (its stored language, else the default): for messages
         the bot sends on its own, such as a review request to an owner."""
-        async with self.services.db.read() as connection:
-            stored = await queries.chat_language(connection, chat_id)
+        stored = await self.services.store.chats.language(chat_id)
         catalogs = self.services.catalogs
         return catalogs.translator(catalogs.pick(stored))
 

@@ -10,7 +10,7 @@ from contextlib import aclosing
 from telegram import InputFile, Update
 from telegram.constants import ChatAction
 
-from db import export
+from db.store.exports import BATCH
 from handlers.context import BotContext
 from handlers.render.export import (
     CsvDocument,
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 #: Telegram lets a bot upload documents of up to 50 MB; kept a little under it for the request's
 #: other parts.
 MAX_DOCUMENT_BYTES = 50_000_000
-#: Incidents read (and written to the file) at a time.
-BATCH = export.BATCH
 #: Seconds to wait for a large upload to go through.
 UPLOAD_TIMEOUT = 120.0
 
@@ -45,10 +43,8 @@ async def export_command(update: Update, context: BotContext) -> None:
     exported_at = dt.datetime.now(dt.UTC)
     with CsvDocument(services.gazetteer, t.lang) as document:
         too_large = False
-        async with (
-            export.snapshot(services.db) as connection,
-            aclosing(export.export_batches(connection, f, batch=BATCH)) as batches,
-        ):
+        # One snapshot of the store for the whole file (closed at once when it grows too large).
+        async with aclosing(services.store.exports.batches(f, batch=BATCH)) as batches:
             async for rows in batches:
                 # Formatting and writing (to disk past the spool size) off the event loop.
                 await asyncio.to_thread(document.write, rows)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 
-from db import queries
-from db.domain.filters import IncidentFilter
 from handlers.callbacks import IncidentsPageData
 from handlers.context import BotContext
-from handlers.render import PAGE_SIZE, expired_text, render_incidents
+from handlers.render import expired_text
+from handlers.render.listing import PAGE_SIZE, render_incidents
 from handlers.replies import edit, filter_or_problems, reply
-
-
-async def _page(context: BotContext, f: IncidentFilter, offset: int) -> queries.IncidentPage:
-    async with context.services.db.session() as session:
-        return await queries.list_incidents(session, f, offset=offset, limit=PAGE_SIZE)
 
 
 async def incidents_command(update: Update, context: BotContext) -> None:
@@ -23,7 +17,7 @@ async def incidents_command(update: Update, context: BotContext) -> None:
     f = await filter_or_problems(update, context, context.args or ())
     if f is None:
         return
-    page = await _page(context, f, 0)
+    page = await services.store.lists.incidents(f, offset=0, limit=PAGE_SIZE)
     rendered = render_incidents(t, services.gazetteer, f, page)
     await reply(update, rendered.text, rendered.keyboard)
 
@@ -40,9 +34,7 @@ async def incidents_page(update: Update, context: BotContext) -> None:
         await query.answer(expired_text(t), show_alert=True)
         return
     await query.answer()
-    page = await _page(context, data.filter, data.offset)
-    if not page.rows and page.total:
-        # A stale button (incidents retracted since) or a forged offset: show the last page.
-        page = await _page(context, data.filter, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)
+    # A stale button (incidents retracted since) or a forged offset gives the last page.
+    page = await services.store.lists.incidents(data.filter, offset=data.offset, limit=PAGE_SIZE)
     rendered = render_incidents(t, services.gazetteer, data.filter, page)
     await edit(update, rendered.text, rendered.keyboard)

@@ -17,10 +17,9 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from db import queries
 from handlers.context import BotContext
 from handlers.parsing import parse_filters
-from handlers.render.stats import render_inline_card, render_inline_problem
+from handlers.render.inline import render_inline_card, render_inline_problem
 from handlers.start import HELP_PAYLOAD
 from handlers.stats import compiled_by
 
@@ -49,8 +48,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
         )
         return
     day = context.today()
-    async with services.db.read() as connection:
-        report = await queries.stats_report(connection, parsed.filter, today=day)
+    report = await services.store.stats.report(parsed.filter, today=day)
     card = render_inline_card(
         t, services.gazetteer, report, compiled_by=compiled_by(context), today=day
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import Update
 
-from db import queries
 from handlers.callbacks import decode_language
 from handlers.context import BotContext
-from handlers.render import expired_text, render_language_prompt, render_language_set
+from handlers.render import expired_text
+from handlers.render.start import render_language_prompt, render_language_set
 from handlers.replies import edit, reply
 
 
@@ -27,8 +27,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     if lang not in services.catalogs.languages:
         await query.answer(expired_text(await context.translator(update)), show_alert=True)
         return
-    async with services.db.transaction() as session:
-        await queries.set_chat_language(session, chat.id, lang)
+    await services.store.chats.set_language(chat.id, lang)
     t = services.catalogs.translator(lang)
     context.use_translator(t)
     await query.answer()

@@ -11,8 +11,8 @@ from typing import Any
 from telegram import Bot, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from handlers.render import bot_commands
 from handlers.render.admin import admin_commands
+from handlers.render.start import bot_commands
 from locales.i18n import Catalogs
 
 log = logging.getLogger(__name__)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from telegram import Update
 
-from db import queries
 from handlers.context import BotContext
-from handlers.render import render_sources
+from handlers.render.listing import render_sources
 from handlers.replies import reply
 
 
 async def sources_command(update: Update, context: BotContext) -> None:
     t = await context.translator(update)
-    async with context.services.db.read() as connection:
-        summary = await queries.sources_summary(connection)
+    summary = await context.services.store.lists.sources()
     await reply(update, render_sources(t, context.services.gazetteer, summary))

@@ -9,15 +9,15 @@ from db.domain.roles import Role
 from handlers import menus
 from handlers.auth import role_of
 from handlers.context import BotContext
-from handlers.render import (
-    expired_text,
+from handlers.render import expired_text
+from handlers.render.admin import render_admin_help
+from handlers.render.start import (
     render_edited_command,
     render_help,
     render_nothing_to_cancel,
     render_start,
     render_unknown_command,
 )
-from handlers.render.admin import render_admin_help
 from handlers.replies import reply
 from handlers.stats import answer_stats
 

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 from telegram import Update
 
-from db import queries
 from handlers.context import BotContext, language_chat
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import render_problems
-from handlers.render.stats import render_comparison, render_stats, stats_keyboard
+from handlers.render.compare import render_comparison
+from handlers.render.inline import stats_keyboard
+from handlers.render.stats import render_stats
 from handlers.replies import filter_or_problems, reply
 
 
@@ -40,16 +41,14 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
     day = context.today()
     by = compiled_by(context)
     replies = services.stats_replies
-    # On one connection: the chat's language and the data version in one statement, then the
-    # figures, unless this reply was rendered already from the data as they are.
-    async with services.db.read() as connection:
-        stored, version = await queries.language_and_version(connection, language_chat(update))
-        t = context.choose_translator(update, stored)
-        key = (f, t.lang, day, by)
-        rendered = replies.get(version, key)
-        if rendered is None:
-            report = await queries.stats_report(connection, f, today=day)
+    # The chat's language and the data version in one statement; the figures only when this
+    # reply was not rendered already from the data as they are.
+    stored, version = await services.store.chats.language_and_version(language_chat(update))
+    t = context.choose_translator(update, stored)
+    key = (f, t.lang, day, by)
+    rendered = replies.get(version, key)
     if rendered is None:
+        report = await services.store.stats.report(f, today=day)
         text = render_stats(t, services.gazetteer, report, compiled_by=by, today=day)
         rendered = (text, stats_keyboard(t, services.gazetteer, f))
         replies.put(version, key, rendered)
@@ -63,6 +62,5 @@ async def compare_command(update: Update, context: BotContext) -> None:
     if not parsed.ok:
         await reply(update, render_problems(t, services.gazetteer, parsed.problems))
         return
-    async with services.db.read() as connection:
-        comparison = await queries.compare(connection, parsed.left, parsed.right)
+    comparison = await services.store.stats.compare(parsed.left, parsed.right)
     await reply(update, render_comparison(t, services.gazetteer, comparison, today=context.today()))

@@ -13,9 +13,7 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 
-from db import migrate
 from db.domain.roles import Role
-from db.status import database_name, store_status
 from handlers.auth import role_of
 from handlers.context import BotContext
 from handlers.render.status import BotStatus, render_status
@@ -43,14 +41,11 @@ async def status_command(update: Update, context: BotContext) -> None:
             await unknown_command(update, context)
         return
     services = context.services
-    async with services.db.read() as connection:
-        store = await store_status(connection)
+    store = await services.store.status.read()
     status = BotStatus(
         version=bot_version(),
         started_at=services.started_at,
         now=dt.datetime.now(dt.UTC),
-        database=database_name(services.db.url),
-        head_revision=migrate.head_revision(),
         store=store,
     )
     t = await context.translator(update)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot
-from db import queries
+from db import chats, queries
 from db.domain.drafts import COUNT_FIELDS
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter
@@ -137,8 +137,8 @@ async def chat_language(bot: EmulatedBot) -> AsyncIterator[Callable[[int, str], 
     async def use(chat_id: int, lang: str) -> None:
         async with db.transaction() as session:
             if chat_id not in before:
-                before[chat_id] = await queries.chat_language(session, chat_id)
-            await queries.set_chat_language(session, chat_id, lang)
+                before[chat_id] = await chats.chat_language(session, chat_id)
+            await chats.set_chat_language(session, chat_id, lang)
 
     yield use
     async with db.transaction() as session:
@@ -148,7 +148,7 @@ async def chat_language(bot: EmulatedBot) -> AsyncIterator[Callable[[int, str], 
                 if row is not None:
                     await session.delete(row)
             else:
-                await queries.set_chat_language(session, chat_id, lang)
+                await chats.set_chat_language(session, chat_id, lang)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

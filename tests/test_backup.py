@@ -19,11 +19,12 @@ import pytest
 
 from bot.cli import main
 from bot.config import DEFAULT_SEED_DIR
-from db import backup, migrate, queries, seed, writes
+from db import backup, migrate, seed, writes
 from db.domain.filters import IncidentFilter, Period
 from db.domain.records import DatePrecision, Device
 from db.models import Incident
 from db.session import Database
+from db.store.stats import stats_report
 from db.totals import SUMMED
 
 
@@ -156,7 +157,7 @@ async def test_a_backup_taken_while_another_connection_writes_is_a_snapshot(
             async with database.read() as connection:
                 figures.append(
                     [
-                        await queries.stats_report(connection, f, today=dt.date(2031, 6, 1))
+                        await stats_report(connection, f, today=dt.date(2031, 6, 1))
                         for f in (every, year)
                     ]
                 )

@@ -16,10 +16,12 @@ from PIL import Image
 
 from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.harness import EmulatedBot
-from db import queries, series, writes
+from db import writes
 from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.records import DatePrecision
+from db.domain.series import MonthlySeries, months_between, next_month
+from db.domain.stats import Stats
 from db.models import Incident, IncidentSource
 from handlers.context import Services
 from handlers.parsing import parse_filters
@@ -53,16 +55,11 @@ def _filter(services: Services, words: str) -> IncidentFilter:
     return parsed.filter
 
 
-async def _series_and_stats(
-    services: Services, f: IncidentFilter
-) -> tuple[series.MonthlySeries, queries.Stats]:
-    async with services.db.read() as connection:
-        monthly = await series.monthly_series(connection, f)
-        stats = await queries.stats(connection, f)
-    return monthly, stats
+async def _series_and_stats(services: Services, f: IncidentFilter) -> tuple[MonthlySeries, Stats]:
+    return await services.store.stats.monthly(f), await services.store.stats.figures(f)
 
 
-def _bar_sums(t: Translator, services: Services, monthly: series.MonthlySeries) -> dict[str, int]:
+def _bar_sums(t: Translator, services: Services, monthly: MonthlySeries) -> dict[str, int]:
     """The heights of each series' bars in the Figure, added up: one BarContainer per series drawn,
     in the order of ``drawn_series``, labelled like its legend entry, its bars with the series'
     field as gid (a series with no casualties has no bars)."""
@@ -79,12 +76,12 @@ def _bar_sums(t: Translator, services: Services, monthly: series.MonthlySeries) 
     return sums
 
 
-def _tick_texts(t: Translator, services: Services, monthly: series.MonthlySeries) -> list[str]:
+def _tick_texts(t: Translator, services: Services, monthly: MonthlySeries) -> list[str]:
     figure = chart_figure(t, services.gazetteer, monthly, compiled_by="@casualty_bot")
     return [label.get_text() for label in figure.axes[0].get_xticklabels()]
 
 
-def _figure_texts(t: Translator, services: Services, monthly: series.MonthlySeries) -> str:
+def _figure_texts(t: Translator, services: Services, monthly: MonthlySeries) -> str:
     figure = chart_figure(t, services.gazetteer, monthly, compiled_by="@casualty_bot")
     return "\n".join(text.get_text() for text in figure.texts)
 
@@ -124,7 +121,7 @@ async def test_bars_and_unplaced_add_up_to_stats(
         assert plotted + getattr(monthly.unplaced, field) == getattr(stats.counts, field), field
     # Months are consecutive, empty ones included.
     months = [m.month for m in monthly.months]
-    assert all(b == series.next_month(a) for a, b in itertools.pairwise(months))
+    assert all(b == next_month(a) for a, b in itertools.pairwise(months))
 
 
 async def test_a_closed_period_spans_all_its_months(services: Services) -> None:
@@ -146,15 +143,14 @@ async def test_the_whole_dataset_runs_from_its_first_to_its_last_month(
     last = max(dt.date.fromisoformat(r["date"]) for r in ROWS).replace(day=1)
     assert monthly.months[0].month == first
     assert monthly.months[-1].month == last
-    assert len(monthly.months) == series.months_between(first, last)
+    assert len(monthly.months) == months_between(first, last)
     assert monthly.data_as_of is not None
 
 
 async def test_a_period_running_past_today_ends_with_todays_month(services: Services) -> None:
     f = _filter(services, "2026")
-    async with services.db.read() as connection:
-        june = await series.monthly_series(connection, f, today=dt.date(2026, 6, 15))
-        january = await series.monthly_series(connection, f, today=dt.date(2026, 1, 10))
+    june = await services.store.stats.monthly(f, today=dt.date(2026, 6, 15))
+    january = await services.store.stats.monthly(f, today=dt.date(2026, 1, 10))
     assert [m.month for m in june.months] == [dt.date(2026, m, 1) for m in range(1, 7)]
     # Never before the last month with an incident (March 2026 in the dataset).
     assert [m.month for m in january.months] == [dt.date(2026, m, 1) for m in range(1, 4)]

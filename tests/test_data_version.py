@@ -16,9 +16,11 @@ from sqlalchemy import delete, insert, text
 
 from bot.config import Settings
 from bot.harness import EmulatedBot
-from db import queries
+from db import chats
 from db.domain.filters import IncidentFilter
 from db.models import FIGURE_TABLES, Base, OfficialTotal
+from db.queries import Reader
+from db.store import stats as store_stats
 from handlers.cache import RenderedReplies
 from handlers.context import Services
 from tests.conftest import emulated_bot
@@ -36,11 +38,11 @@ async def test_any_change_to_a_figure_table_moves_the_version_on(
 ) -> None:
     column = next(c.name for c in Base.metadata.tables[table].columns if not c.primary_key)
     async with services.db.engine.connect() as connection:
-        before = await queries.data_version(connection)
+        before = await chats.data_version(connection)
         await connection.execute(text(f"UPDATE {table} SET {column} = {column}"))
-        assert await queries.data_version(connection) > before
+        assert await chats.data_version(connection) > before
         await connection.rollback()  # the table is left as it was
-        assert await queries.data_version(connection) == before
+        assert await chats.data_version(connection) == before
 
 
 async def test_inserts_and_deletes_move_the_version_on(services: Services) -> None:
@@ -52,14 +54,14 @@ async def test_inserts_and_deletes_move_the_version_on(services: Services) -> No
         "source_url": "https://example.org/x",
     }
     async with services.db.engine.connect() as connection:
-        before = await queries.data_version(connection)
+        before = await chats.data_version(connection)
         await connection.execute(insert(OfficialTotal).values(row))
-        assert await queries.data_version(connection) > before
+        assert await chats.data_version(connection) > before
         await connection.rollback()
         await connection.execute(delete(OfficialTotal).where(OfficialTotal.id == 1))
-        assert await queries.data_version(connection) > before
+        assert await chats.data_version(connection) > before
         await connection.rollback()
-        assert await queries.data_version(connection) == before
+        assert await chats.data_version(connection) == before
 
 
 async def test_a_transaction_moves_the_version_on_however_much_it_writes(
@@ -68,24 +70,24 @@ async def test_a_transaction_moves_the_version_on_however_much_it_writes(
     """Once per transaction on PostgreSQL (statement-level triggers remember it), once per row
     on SQLite: either way a reader sees that the data changed."""
     async with services.db.engine.connect() as connection:
-        before = await queries.data_version(connection)
+        before = await chats.data_version(connection)
         for _ in range(3):
             await connection.execute(text("UPDATE official_totals SET note = note WHERE id = 1"))
-        moved = await queries.data_version(connection) - before
+        moved = await chats.data_version(connection) - before
         await connection.rollback()
     postgresql = services.db.engine.dialect.name == "postgresql"
     assert moved == (1 if postgresql else 3)
     async with services.db.engine.connect() as connection:  # the next transaction moves it again
         await connection.execute(text("UPDATE official_totals SET note = note WHERE id = 1"))
-        assert await queries.data_version(connection) == before + 1
+        assert await chats.data_version(connection) == before + 1
         await connection.rollback()
 
 
 async def test_the_language_and_the_version_are_read_together(services: Services) -> None:
     async with services.db.read() as connection:
-        version = await queries.data_version(connection)
-        assert await queries.language_and_version(connection, None) == (None, version)
-        assert await queries.language_and_version(connection, 1) == (None, version)
+        version = await chats.data_version(connection)
+        assert await chats.language_and_version(connection, None) == (None, version)
+        assert await chats.language_and_version(connection, 1) == (None, version)
 
 
 def test_replies_are_kept_for_one_version_at_a_time() -> None:
@@ -112,13 +114,13 @@ async def test_stats_are_read_once_per_question_and_again_after_any_change(
     bot: EmulatedBot, sandbox: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads: list[IncidentFilter] = []
-    stats_report = queries.stats_report
+    stats_report = store_stats.stats_report
 
-    async def counted(db: queries.Reader, f: IncidentFilter, **kw: object) -> object:
+    async def counted(db: Reader, f: IncidentFilter, **kw: object) -> object:
         reads.append(f)
         return await stats_report(db, f, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(queries, "stats_report", counted)
+    monkeypatch.setattr(store_stats, "stats_report", counted)
     for user, lang in ((71_001, "en"), (71_002, "en"), (71_003, "ru")):
         bot.emulator.add_private_chat(user, first_name="Leyla", language_code=lang)
 

@@ -20,6 +20,7 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.harness import EmulatedBot, TrackedApplication
 from db.session import Database
+from db.store import Store
 from handlers import render
 from handlers.context import Services
 from locales.i18n import Catalogs
@@ -410,13 +411,14 @@ async def test_database_outage_gets_a_localised_answer_and_the_bot_goes_on(
 ) -> None:
     add_reader(bot, user_id, "ru")
     services = _services(bot)
-    working = services.db
+    working, store = services.db, services.store
     services.db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    services.store = Store(services.db, store.access.policy)
     try:
         text = _text(only(await bot.send(user_id, "/stats")))
     finally:
         await services.db.dispose()
-        services.db = working
+        services.db, services.store = working, store
     assert text == Catalogs.load().translator("ru").gettext(
         "The database is temporarily unavailable. Please try again in a few minutes."
     )

@@ -27,9 +27,10 @@ from db import export, queries
 from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import DistrictEntry, Gazetteer
+from db.domain.listing import ExportRow, SourceRef
 from db.domain.records import DatePrecision, Device, IncidentStatus
 from db.models import Incident, IncidentSource
-from db.queries import SourceRef
+from db.store.exports import BATCH
 from db.writes import add_incident
 from handlers import export as export_handler
 from handlers.context import Services
@@ -122,8 +123,7 @@ async def test_the_file_adds_up_to_stats_for_the_same_filters(
     after = dt.datetime.now(dt.UTC)
     rows = _rows(message)
     f = _filter(services, query)
-    async with services.db.read() as connection:
-        stats = await queries.stats(connection, f, leading=0, latest=False)
+    stats = await services.store.stats.figures(f, leading=0, latest=False)
 
     # One row per incident /stats counts, and every count column adds up to its figure.
     assert stats.incidents > 0
@@ -293,14 +293,13 @@ async def test_no_row_is_lost_or_repeated_at_batch_boundaries(
     services: Services, query: str, batch: int
 ) -> None:
     f = _filter(services, query)
-    async with export.snapshot(services.db) as connection:
-        batches = [rows async for rows in export.export_batches(connection, f, batch=batch)]
+    batches = [rows async for rows in services.store.exports.batches(f, batch=batch)]
     assert batches and all(0 < len(rows) <= batch for rows in batches)
     assert all(len(rows) == batch for rows in batches[:-1])
     ids = [row.id for rows in batches for row in rows]
     assert ids == await _reference_ids(services, f)
     async with services.db.read() as connection:
-        assert [row.id async for row in export.export_rows(connection, f)] == ids
+        assert [row.id async for row in export.export_rows(connection, f, batch=BATCH)] == ids
 
 
 async def test_same_day_incidents_across_a_batch_boundary(services: Services) -> None:
@@ -504,7 +503,7 @@ _TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
 def test_any_text_round_trips_through_the_csv(
     settlement: str, description: str, title: str
 ) -> None:
-    row = export.ExportRow(
+    row = ExportRow(
         id=7,
         date=dt.date(2023, 7, 1),
         date_end=dt.date(2023, 7, 31),

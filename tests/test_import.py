@@ -31,7 +31,7 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
-from db import changes, queries, validation
+from db import changes, chats, queries, validation
 from db import imports as csv_parser
 from db.domain import imports
 from db.domain.drafts import COUNT_FIELDS, ImportReport
@@ -571,7 +571,7 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
         # review request, is in the chat's stored language. (This file passed only after
         # test_admin.py, which makes the same choice for the same user.)
         async with running.services.db.transaction() as session:
-            await queries.set_chat_language(session, RU_OWNER, "ru")
+            await chats.set_chat_language(session, RU_OWNER, "ru")
         yield running
 
 

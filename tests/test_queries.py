@@ -8,9 +8,11 @@ import datetime as dt
 import pytest
 
 from bot.config import DEFAULT_SEED_DIR
-from db import queries, writes
+from db import chats, listing, queries, writes
 from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.listing import outlet
 from db.domain.records import DatePrecision
+from db.domain.stats import OfficialComparison
 from db.models import Incident, IncidentSource
 from db.seed import COUNT_FIELDS
 from handlers.context import Services
@@ -89,9 +91,8 @@ async def test_stats_match_the_dataset(services: Services, district, start, end,
 async def test_official_comparison_picks_the_latest_by_the_end_of_the_period(
     services: Services,
 ) -> None:
-    async def official(f: IncidentFilter) -> queries.OfficialComparison | None:
-        async with services.db.read() as connection:
-            return (await queries.stats_report(connection, f)).official
+    async def official(f: IncidentFilter) -> OfficialComparison | None:
+        return (await services.store.stats.report(f)).official
 
     latest = await official(IncidentFilter())
     anama = await official(IncidentFilter(period=Period(None, dt.date(2023, 7, 20))))
@@ -164,7 +165,7 @@ async def test_incident_pages_are_latest_first_and_complete(services: Services) 
     async with services.db.session() as session:
         offset = 0
         while True:
-            page = await queries.list_incidents(session, IncidentFilter(), offset=offset, limit=7)
+            page = await listing.list_incidents(session, IncidentFilter(), offset=offset, limit=7)
             seen += page.rows
             offset += len(page.rows)
             if not page.rows:
@@ -177,12 +178,12 @@ async def test_incident_pages_are_latest_first_and_complete(services: Services) 
 
 async def test_chat_language_upsert(services: Services) -> None:
     async with services.db.transaction() as session:
-        await queries.set_chat_language(session, 777, "az")
+        await chats.set_chat_language(session, 777, "az")
     async with services.db.transaction() as session:
-        await queries.set_chat_language(session, 777, "ru")
+        await chats.set_chat_language(session, 777, "ru")
     async with services.db.session() as session:
-        assert await queries.chat_language(session, 777) == "ru"
-        assert await queries.chat_language(session, 778) is None
+        assert await chats.chat_language(session, 777) == "ru"
+        assert await chats.chat_language(session, 778) is None
 
 
 async def _direct(session, f: IncidentFilter) -> tuple[int, tuple[int, int, int, int]]:
@@ -307,12 +308,8 @@ async def test_official_figures_come_from_named_authorities_with_any_stated_brea
 
 
 def test_outlets_group_editions_of_one_outlet() -> None:
-    assert (
-        queries.outlet("https://en.trend.az/a")
-        == queries.outlet("https://trend.az/b")
-        == ("trend.az")
-    )
-    assert queries.outlet("https://www.azernews.az/x") == "azernews.az"
-    assert queries.outlet("https://en.vestikavkaza.ru/x") == "vestikavkaza.ru"
-    assert queries.outlet("https://news.day.az/x") == "news.day.az"
-    assert queries.outlet("https://az.com/x") == "az.com"
+    assert outlet("https://en.trend.az/a") == outlet("https://trend.az/b") == ("trend.az")
+    assert outlet("https://www.azernews.az/x") == "azernews.az"
+    assert outlet("https://en.vestikavkaza.ru/x") == "vestikavkaza.ru"
+    assert outlet("https://news.day.az/x") == "news.day.az"
+    assert outlet("https://az.com/x") == "az.com"

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from bot.emulator import parse_html
 from db.domain.figures import Counts, DatedValue
 from db.domain.filters import IncidentFilter, Period
+from db.domain.listing import IncidentPage, IncidentRow, SourceRef
 from db.domain.records import DatePrecision, Device
-from db.queries import IncidentPage, IncidentRow, SourceRef
 from handlers import render
 from handlers.parsing import Vocabulary, parse_filters
+from handlers.render import listing
+from handlers.render import start as render_start
 from locales.i18n import Catalogs
 from tests.test_parsing import GAZ, VOCAB
 
@@ -71,7 +73,7 @@ def test_incident_page_with_hostile_data_is_valid_html(
         sources=(SourceRef("https://example.org/" + url_tail, settlement),),
     )
     page = IncidentPage(rows=(row,) * 5, total=120, offset=5)
-    rendered = render.render_incidents(
+    rendered = listing.render_incidents(
         CATALOGS.translator(lang),
         GAZ,
         IncidentFilter(period=Period(None, dt.date(2024, 1, 1))),
@@ -87,10 +89,10 @@ def test_incident_page_with_hostile_data_is_valid_html(
 @pytest.mark.parametrize("lang", LANGS)
 def test_help_start_and_language_prompt_are_valid_html(lang: str) -> None:
     t = CATALOGS.translator(lang)
-    _fits(render.render_help(t, GAZ))
-    _fits(render.render_start(t, "<Ali & Veli>"))
-    assert "<Ali & Veli>" in parse_html(render.render_start(t, "<Ali & Veli>")).text
-    _fits(render.render_language_prompt(t, CATALOGS.all()).text)
+    _fits(render_start.render_help(t, GAZ))
+    _fits(render_start.render_start(t, "<Ali & Veli>"))
+    assert "<Ali & Veli>" in parse_html(render_start.render_start(t, "<Ali & Veli>")).text
+    _fits(render_start.render_language_prompt(t, CATALOGS.all()).text)
 
 
 def test_vocabulary_is_normalised() -> None:
@@ -111,7 +113,7 @@ def test_a_page_of_long_entries_is_cut_to_fit_and_paging_goes_on_from_there() ->
     )
     page = IncidentPage(rows=(row,) * 5, total=40, offset=10)
     for lang in LANGS:
-        rendered = render.render_incidents(CATALOGS.translator(lang), GAZ, IncidentFilter(), page)
+        rendered = listing.render_incidents(CATALOGS.translator(lang), GAZ, IncidentFilter(), page)
         plain = _fits(rendered.text)
         assert "(+6)" in plain  # three sources shown, the rest counted
         shown = plain.count("Ş" * 200)

@@ -15,15 +15,16 @@ from bot.app import build_vocabulary
 from bot.config import Settings
 from bot.emulator import SentMessage, parse_html
 from bot.harness import EmulatedBot
-from db import queries
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.problems import ProblemKind
-from db.queries import previous_period
+from db.domain.stats import Stats
+from db.store.stats import previous_period
 from db.totals import month_bounds
 from handlers.context import Services
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import MAX_MESSAGE, filters_summary, utf16_length
-from handlers.render.stats import MIN_PERCENT_BASE, change_text, filter_query, signed_percent
+from handlers.render.inline import filter_query
+from handlers.render.stats import MIN_PERCENT_BASE, change_text, signed_percent
 from locales.i18n import Catalogs, Translator
 from tests.conftest import add_reader, emulated_bot, only
 from tests.test_parsing import GAZ, VOCAB
@@ -44,9 +45,8 @@ def _today(bot: EmulatedBot) -> dt.date:
     return dt.datetime.now(bot.services.settings.tz).date()
 
 
-async def _stats(services: Services, f: IncidentFilter) -> queries.Stats:
-    async with services.db.read() as connection:
-        return await queries.stats(connection, f)
+async def _stats(services: Services, f: IncidentFilter) -> Stats:
+    return await services.store.stats.figures(f)
 
 
 def _quotes(message: SentMessage) -> list[str]:
@@ -112,8 +112,7 @@ def test_no_period_before_an_open_start_or_the_future(period: Period) -> None:
 
 async def test_the_trend_is_the_previous_periods_figures(services: Services) -> None:
     f = IncidentFilter(period=Period(D(2023, 1, 1), D(2023, 12, 31)), category=Category.CIVILIAN)
-    async with services.db.read() as connection:
-        report = await queries.stats_report(connection, f, today=TODAY)
+    report = await services.store.stats.report(f, today=TODAY)
     assert report.trend is not None
     assert report.trend.previous == Period(D(2022, 1, 1), D(2022, 12, 31))
     before = await _stats(
@@ -127,11 +126,10 @@ async def test_the_trend_is_the_previous_periods_figures(services: Services) -> 
 async def test_no_trend_where_the_records_do_not_cover_the_period_before(
     services: Services,
 ) -> None:
-    async with services.db.read() as connection:
-        first = await queries.records_start(connection)
-        report = await queries.stats_report(
-            connection, IncidentFilter(period=Period(D(2021, 1, 1), D(2021, 12, 31))), today=TODAY
-        )
+    first = await services.store.stats.records_start()
+    report = await services.store.stats.report(
+        IncidentFilter(period=Period(D(2021, 1, 1), D(2021, 12, 31))), today=TODAY
+    )
     assert first is not None and D(2020, 1, 1) < first < D(2021, 1, 1)
     assert report.trend is None
     assert report.records_start == first

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.chats import Chats
 from db.store.editors import Editors
+from db.store.exports import Exports
 from db.store.imports import Imports
 from db.store.incidents import Incidents
+from db.store.lists import IncidentLists
 from db.store.official import Official
 from db.store.review import Review
+from db.store.stats import StatsReads
+from db.store.status import StatusReads
 
 
 class Store:
@@ -26,3 +31,8 @@ class Store:
         self.review = Review(db, self.access)
         self.official = Official(db, self.access)
         self.editors = Editors(db, self.access)
+        self.stats = StatsReads(db)
+        self.lists = IncidentLists(db)
+        self.exports = Exports(db)
+        self.chats = Chats(db)
+        self.status = StatusReads(db)

@@ -1,4 +1,5 @@
-"""The one rendering layer: typed results -> localised Telegram HTML.
+"""The one rendering layer: typed results -> localised Telegram HTML. This package module holds
+what every reply shares (escaping, limits, labels, filters, counts); each feature has its module.
 
 Every dynamic value is escaped here, every number and date is formatted by Babel for the chat's
 locale, every count goes through ``ngettext``, and nothing returned can exceed Telegram's limits.
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from babel.numbers import format_decimal
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
@@ -21,8 +22,6 @@ from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.domain.schedule import Frequency
-from db.queries import IncidentPage, IncidentRow, SourcesSummary, outlet
-from handlers.callbacks import IncidentsPageData, encode_language
 from handlers.parsing import MAX_SUGGESTED, Problem
 from locales.i18n import N_, Translator
 
@@ -240,7 +239,7 @@ def example_district(t: Translator, gazetteer: Gazetteer, index: int = 0) -> str
     return gazetteer.name(ids[min(index, len(ids) - 1)], t.lang) if ids else "—"
 
 
-# -- /stats --------------------------------------------------------------------------------------
+# -- counts --------------------------------------------------------------------------------------
 
 
 def killed_line(t: Translator, n: int) -> str:
@@ -280,12 +279,6 @@ def counts_block(t: Translator, counts: Counts, category: Category | None) -> li
     return lines
 
 
-# -- /incidents ----------------------------------------------------------------------------------
-
-PAGE_SIZE = 5
-MAX_SOURCES_SHOWN = 3
-
-
 def incident_counts(t: Translator, c: Counts) -> str:
     """``1 civilian killed, 2 military injured``: the non-zero counts of one incident."""
     counted = (
@@ -298,243 +291,7 @@ def incident_counts(t: Translator, c: Counts) -> str:
     return ", ".join(parts) or t._("no casualties in this category")
 
 
-def incident_entry(t: Translator, gazetteer: Gazetteer, row: IncidentRow) -> str:
-    place = (
-        [gazetteer.name(row.district_id, t.lang)]
-        if row.district_id
-        else [t._("district not stated")]
-    )
-    if row.settlement:
-        place.append(row.settlement)
-    details = [incident_counts(t, row.counts), t._(DEVICE_LABELS[row.device])]
-    if row.activity:
-        label = ACTIVITY_LABELS.get(row.activity)
-        details.append(t._(label) if label else row.activity)
-    sources = ", ".join(link(s.url, outlet(s.url)) for s in row.sources[:MAX_SOURCES_SHOWN])
-    if len(row.sources) > MAX_SOURCES_SHOWN:
-        sources += escape(f" (+{t.number(len(row.sources) - MAX_SOURCES_SHOWN)})")
-    return "\n".join(
-        [
-            f"{bold(t.date(row.date.date, row.date.precision))} · {escape(', '.join(place))} "
-            f"· #{row.id}",
-            escape(SEPARATOR.join(details)),
-            escape(t._("Source: {links}")).format(links=sources),
-        ]
-    )
-
-
-def render_incidents(
-    t: Translator, gazetteer: Gazetteer, f: IncidentFilter, page: IncidentPage
-) -> Rendered:
-    head = [bold(t._("Incidents, latest first")), escape(filters_text(t, gazetteer, f))]
-    if page.total == 0:
-        return Rendered(
-            "\n".join([*head, "", escape(t._("No incidents are recorded for these filters."))])
-        )
-    # As many entries as fit in one message (the markup counts too, so this is conservative);
-    # the next page starts after the last one shown.
-    entries: list[str] = []
-    room = MAX_MESSAGE - 200 - sum(len(line) + 1 for line in head)
-    for row in page.rows:
-        entry = incident_entry(t, gazetteer, row)
-        if entries and len(entry) + 2 > room:
-            break
-        entries.append(entry)
-        room -= len(entry) + 2
-    first, last = page.offset + 1, page.offset + len(entries)
-    head.append(
-        escape(
-            t._("{first}–{last} of {total}").format(
-                first=t.number(first), last=t.number(last), total=t.number(page.total)
-            )
-        )
-    )
-    text = "\n\n".join(["\n".join(head), *entries])
-    buttons = []
-    if page.offset > 0:
-        data = IncidentsPageData(max(0, page.offset - PAGE_SIZE), f).encode()
-        if data:
-            buttons.append(
-                InlineKeyboardButton(t.pgettext("button", "‹ Newer"), callback_data=data)
-            )
-    if last < page.total:
-        data = IncidentsPageData(last, f).encode()
-        if data:
-            buttons.append(
-                InlineKeyboardButton(t.pgettext("button", "Older ›"), callback_data=data)
-            )
-    return Rendered(text, InlineKeyboardMarkup([buttons]) if buttons else None)
-
-
-# -- /sources, /start, /help, /language, errors -------------------------------------------------
-
-
-def render_sources(t: Translator, gazetteer: Gazetteer, summary: SourcesSummary) -> str:
-    lines = [bold(t._("Where the figures come from")), ""]
-    lines.append(
-        escape(
-            t._(
-                "Incidents: reports of individual mine and unexploded-ordnance incidents in news media and "
-                "official statements, each kept with its link. Victims are never named."
-            )
-        )
-    )
-    lines.append(
-        escape(
-            t.ngettext("{n} incident recorded", "{n} incidents recorded", summary.incidents).format(
-                n=t.number(summary.incidents)
-            )
-        )
-        + (
-            escape(
-                "; "
-                + t._("from {start} to {end}").format(
-                    start=t.date(summary.first_incident), end=t.date(summary.latest_incident)
-                )
-            )
-            if summary.first_incident and summary.latest_incident
-            else ""
-        )
-    )
-    if summary.outlets:
-        outlets = ", ".join(f"{host} ({t.number(n)})" for host, n in summary.outlets)
-        lines.append(escape(t._("Most cited outlets: {outlets}").format(outlets=outlets)))
-    if summary.issuers:
-        lines += ["", bold(t._("Official totals"))]
-        for issuer in summary.issuers:
-            lines.append(
-                "• "
-                + escape(
-                    t.ngettext(
-                        "{issuer}: {n} statement, latest as of {date}",
-                        "{issuer}: {n} statements, latest as of {date}",
-                        issuer.statements,
-                    ).format(
-                        issuer=gazetteer.issuer(issuer.issuer, t.lang),
-                        n=t.number(issuer.statements),
-                        date=t.date(issuer.latest),
-                    )
-                )
-            )
-    if summary.unattributed:
-        lines.append(
-            escape(
-                t.ngettext(
-                    "{n} further figure comes from a media report that does not name its source; "
-                    "it is kept in the data but never shown as an official figure.",
-                    "{n} further figures come from media reports that do not name their source; "
-                    "they are kept in the data but never shown as official figures.",
-                    summary.unattributed,
-                ).format(n=t.number(summary.unattributed))
-            )
-        )
-    if summary.last_change is not None:
-        lines += [
-            "",
-            escape(
-                t._("These records last changed here on {when}.").format(
-                    when=t.datetime(summary.last_change)
-                )
-            ),
-        ]
-    return "\n".join(lines)
-
-
-def render_start(t: Translator, name: str | None) -> str:
-    greeting = t._("Hello, {name}!").format(name=name) if name else t._("Hello!")
-    return "\n".join(
-        [
-            bold(greeting),
-            escape(
-                t._(
-                    "I answer questions about people killed or injured by landmines and unexploded "
-                    "ordnance, with the source of every figure."
-                )
-            ),
-            "",
-            escape(
-                t._(
-                    "Try /stats for the figures, /incidents for the latest incidents, /help for "
-                    "examples and /language to change the language."
-                )
-            ),
-        ]
-    )
-
-
-def render_help(t: Translator, gazetteer: Gazetteer, bot_username: str | None = None) -> str:
-    district = example_district(t, gazetteer)
-    other = example_district(t, gazetteer, 1)
-    civilian = category_words(t, Category.CIVILIAN)[0]
-    lines = [
-        bold(t._("What I can do")),
-        "",
-        "/stats " + escape(t._("[filters] — killed and injured, with the official figure")),
-        escape(
-            t._("Examples: {examples}").format(
-                examples="; ".join(
-                    [
-                        "/stats",
-                        f"/stats {district}",
-                        f"/stats {district} 2023",
-                        f"/stats 2021-01-01..2021-06-30 {civilian}",
-                    ]
-                )
-            )
-        ),
-        "",
-        "/incidents " + escape(t._("[filters] — incidents, latest first, with their sources")),
-        escape(
-            t._("Examples: {examples}").format(
-                examples="; ".join(["/incidents", f"/incidents {district} 2024"])
-            )
-        ),
-        "",
-        "/compare " + escape(t._("[two periods or two districts] — side by side, with the change")),
-        escape(
-            t._("Examples: {examples}").format(
-                examples="; ".join(["/compare 2022 2023", f"/compare {district} {other}"])
-            )
-        ),
-        "",
-        "/chart " + escape(t._("[filters] — a chart of casualties per month")),
-        "/export " + escape(t._("[filters] — the incidents as a CSV file")),
-        "/sources — " + escape(t._("where the data come from and when they were updated")),
-        "/subscribe " + escape(t._("[daily|weekly] [HH:MM] [filters] — a digest of what is new")),
-        "/subscription — " + escape(t._("this chat's digest: change or stop it")),
-        "/language — " + escape(t._("choose Azerbaijani, English or Russian")),
-        "/help — " + escape(t._("this message")),
-        "",
-        escape(filter_syntax(t, gazetteer)),
-    ]
-    if bot_username:
-        lines += [
-            "",
-            escape(
-                t._(
-                    "In any chat, type @{bot} and filters (@{bot} {example}) to share the figures "
-                    "there."
-                ).format(bot=bot_username, example=f"{district} 2023")
-            ),
-        ]
-    return "\n".join(lines)
-
-
-def render_language_prompt(t: Translator, languages: Sequence[Translator]) -> Rendered:
-    buttons = [
-        InlineKeyboardButton(
-            ("✓ " if lang.lang == t.lang else "") + lang.own_name(),
-            callback_data=encode_language(lang.lang),
-        )
-        for lang in languages
-    ]
-    return Rendered(
-        escape(t._("Choose the language of this chat:")), InlineKeyboardMarkup([buttons])
-    )
-
-
-def render_language_set(t: Translator) -> str:
-    return escape(t._("Language set: {language}.").format(language=t.own_name()))
+# -- replies to any command ---------------------------------------------------------------------
 
 
 def expired_text(t: Translator) -> str:
@@ -549,31 +306,3 @@ def error_text(t: Translator) -> str:
 def unavailable_text(t: Translator) -> str:
     """Plain text (for an alert or, escaped, a message)."""
     return t._("The database is temporarily unavailable. Please try again in a few minutes.")
-
-
-def render_edited_command(t: Translator) -> str:
-    return escape(t._("An edited command is not run again: send it as a new message."))
-
-
-def render_nothing_to_cancel(t: Translator) -> str:
-    return escape(t._("There is nothing to cancel."))
-
-
-def render_unknown_command(t: Translator) -> str:
-    return escape(t._("I do not know that command. Send /help to see what I can do."))
-
-
-def bot_commands(t: Translator) -> list[BotCommand]:
-    """The command menu in one language (``setMyCommands`` with ``language_code``)."""
-    return [
-        BotCommand("stats", t._("Casualty figures with filters")),
-        BotCommand("incidents", t._("Latest incidents with sources")),
-        BotCommand("compare", t._("Compare two periods or two districts")),
-        BotCommand("chart", t._("A chart of casualties per month")),
-        BotCommand("export", t._("The incidents as a CSV file")),
-        BotCommand("sources", t._("Where the data come from")),
-        BotCommand("subscribe", t._("Get a daily or weekly digest")),
-        BotCommand("subscription", t._("This chat's digest: change or stop it")),
-        BotCommand("language", t._("Change the language")),
-        BotCommand("help", t._("How to use the bot")),
-    ]

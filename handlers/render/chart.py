@@ -21,8 +21,7 @@ from babel.dates import format_date
 
 from db.domain.filters import Category
 from db.domain.gazetteer import Gazetteer
-from db.models import as_utc
-from db.series import MonthlySeries
+from db.domain.series import MonthlySeries
 from handlers.render import (
     SEPARATOR,
     bold,
@@ -34,6 +33,7 @@ from handlers.render import (
 from locales.i18n import Translator
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 #: Telegram's limit for a caption after entity parsing.
@@ -111,7 +111,7 @@ def source_text(t: Translator, compiled_by: str) -> str:
 def as_of_text(t: Translator, when: dt.datetime | None) -> str | None:
     if when is None:
         return None
-    local = as_utc(when).astimezone(t.tz).date()
+    local = when.astimezone(t.tz).date()  # the store gives it in UTC
     return t._("Data as of {date}").format(date=t.date(local))
 
 
@@ -163,13 +163,8 @@ def chart_figure(
     room for their tick labels)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
     from matplotlib.layout_engine import ConstrainedLayoutEngine
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-    months = [m.month for m in series.months]
-    n = len(months)
     drawn = drawn_series(series.filter.category)
     labels = [_capitalised(t, t._(s.label)) for s in drawn]
     # Four legend entries in one row when their labels are short, else two rows.
@@ -195,6 +190,17 @@ def chart_figure(
     layout = ConstrainedLayoutEngine(rect=(0, footer, 1, axes_top - footer), w_pad=0.15, h_pad=0.08)
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, layout=layout)
     FigureCanvasAgg(figure)
+    _title_and_filters(t, figure, title_y, subtitle_y, subtitle)
+    ax = figure.add_subplot()
+    _draw_bars(t, ax, series, drawn, labels)
+    _style_axes(t, ax, [m.month for m in series.months])
+    _legend_and_notes(figure, drawn, labels, columns, legend_y, notes)
+    return figure
+
+
+def _title_and_filters(
+    t: Translator, figure: Figure, title_y: float, subtitle_y: float, subtitle: Sequence[str]
+) -> None:
     figure.text(
         0.5,
         title_y,
@@ -218,8 +224,13 @@ def chart_figure(
         fontfamily=FONT,
         parse_math=False,
     )
-    ax = figure.add_subplot()
 
+
+def _draw_bars(
+    t: Translator, ax: Axes, series: MonthlySeries, drawn: Sequence[Series], labels: Sequence[str]
+) -> None:
+    """The stacked bars, their totals above them (when few), and the axes' limits."""
+    n = len(series.months)
     # Only the segments with people in them are drawn (adding a bar to the axes is the slow
     # part): each series is one BarContainer, possibly empty.
     width = 0.8 if n <= 40 else 0.85
@@ -256,6 +267,12 @@ def chart_figure(
     pad = (max(n, MIN_SLOTS) - n) / 2 + 0.5
     ax.set_xlim(-pad, n - 1 + pad)
 
+
+def _style_axes(t: Translator, ax: Axes, months: Sequence[dt.date]) -> None:
+    """Ticks (numbers and months in the chat's language), grid, spines and axis labels."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+    n = len(months)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, min_n_ticks=2))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: t.number(round(value))))
     positions, tick_labels = month_ticks(t, months)
@@ -273,6 +290,18 @@ def chart_figure(
         t.pgettext("chart axis", "People killed or injured"), fontsize=TEXT_SIZE, fontfamily=FONT
     )
     ax.set_xlabel(t.pgettext("chart axis", "Month"), fontsize=TEXT_SIZE, fontfamily=FONT)
+
+
+def _legend_and_notes(
+    figure: Figure,
+    drawn: Sequence[Series],
+    labels: Sequence[str],
+    columns: int,
+    legend_y: float,
+    notes: Sequence[str],
+) -> None:
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Patch
 
     figure.legend(
         handles=[
@@ -300,7 +329,6 @@ def chart_figure(
         fontfamily=FONT,
         parse_math=False,
     )
-    return figure
 
 
 def chart_png(

@@ -11,8 +11,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from db.digests import Digest
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
+from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency
-from db.queries import IncidentRow
 from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
 from handlers.render import (
@@ -22,10 +22,10 @@ from handlers.render import (
     counts_block,
     escape,
     filters_text,
-    incident_entry,
     visible_length,
 )
 from handlers.render.incidents import diff_lines
+from handlers.render.listing import incident_entry
 from locales.i18n import Catalogs, Translator
 
 #: Room kept in each part for the "(2/3)" mark and safety.

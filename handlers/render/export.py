@@ -47,8 +47,7 @@ from babel.units import format_unit
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
-from db.export import ExportRow
-from db.totals import month_bounds
+from db.domain.listing import ExportRow
 from handlers.render import (
     bold,
     escape,
@@ -212,7 +211,7 @@ def _is_year(start: dt.date, end: dt.date) -> bool:
 
 
 def _is_month_end(day: dt.date) -> bool:
-    return day == month_bounds(day)[1]
+    return (day + dt.timedelta(days=1)).day == 1
 
 
 def _compact_start(day: dt.date) -> str:

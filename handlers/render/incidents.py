@@ -14,8 +14,8 @@ from typing import Any
 from db.domain.drafts import COUNT_FIELDS, IncidentDraft, OfficialDraft
 from db.domain.figures import Counts
 from db.domain.gazetteer import Gazetteer
+from db.domain.listing import outlet
 from db.domain.records import DatePrecision, Device
-from db.queries import outlet
 from handlers.render import (
     ACTIVITY_LABELS,
     DEVICE_LABELS,

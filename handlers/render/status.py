@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from babel.dates import format_timedelta
 
-from db.status import DatabaseName, DigestRun, StoreStatus
+from db.domain.status import DigestRun, StoreStatus
 from handlers.render import bold, escape
 from locales.i18n import Translator
 
@@ -23,8 +23,6 @@ class BotStatus:
     version: str | None
     started_at: dt.datetime
     now: dt.datetime
-    database: DatabaseName
-    head_revision: str | None
     store: StoreStatus
 
 
@@ -66,9 +64,9 @@ def _digest_lines(t: Translator, run: DigestRun | None) -> list[str]:
 def render_status(t: Translator, status: BotStatus) -> str:
     store = status.store
     revision = store.revision or "—"
-    if store.revision != status.head_revision:
+    if store.revision != store.head_revision:
         schema = t._("Schema revision: {revision} (this version's latest: {head})").format(
-            revision=revision, head=status.head_revision or "—"
+            revision=revision, head=store.head_revision or "—"
         )
     else:
         schema = t._("Schema revision: {revision}").format(revision=revision)
@@ -92,7 +90,7 @@ def render_status(t: Translator, status: BotStatus) -> str:
         escape(
             # NOTE: {kind} is SQLite or PostgreSQL; {name} a file name or host/database.
             t._("Database: {kind}, {name}").format(
-                kind=status.database.kind, name=status.database.name
+                kind=store.database.kind, name=store.database.name
             )
         ),
         escape(schema),
