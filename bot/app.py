@@ -28,7 +28,6 @@ from bot.digests import (
     schedule_digests,
     worker_name,
 )
-from bot.ratelimit import FloodLimiter, FloodLimits
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import changes, migrate, seed
@@ -67,6 +66,7 @@ from handlers.callbacks import (
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.parsing import Vocabulary
+from handlers.ratelimit import FloodLimiter, FloodLimits
 from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS
 from locales.i18n import Catalogs
 

@@ -21,11 +21,11 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot, JobQueue
 
 from bot.config import settings_of
-from bot.ratelimit import SendOptions, retry_after_seconds
 from db import digests, outbox, subscriptions
 from db.domain.records import OutboxStatus, SubscriptionEnd
 from db.outbox import Claimed, Delivery
 from handlers.context import SERVICES_KEY, Services
+from handlers.ratelimit import SendOptions, retry_after_seconds
 from handlers.render.digest import DigestRenderer
 
 log = logging.getLogger(__name__)
