@@ -21,17 +21,11 @@ from telegram.ext import (
 )
 
 from bot.config import Settings, settings_of
-from bot.digests import (
-    WORKER_KEY,
-    DigestJobQueue,
-    run_digests,
-    schedule_digests,
-    worker_name,
-)
+from bot.digests import WORKER_KEY, DigestJobQueue, schedule_digests, worker_name
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import changes, migrate, seed
-from db.outbox import Delivery
+from db.domain.digests import Delivery
 from db.session import Database
 from db.store import Store
 from db.store.access import Policy
@@ -65,6 +59,7 @@ from handlers.callbacks import (
     UNDO_PREFIX,
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
+from handlers.digests import run_digests
 from handlers.parsing import Vocabulary
 from handlers.ratelimit import FloodLimiter, FloodLimits
 from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS

@@ -20,11 +20,12 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes, outbox, queries
+from db.domain.digests import SubscriptionView
 from db.domain.filters import Category, IncidentFilter
 from db.domain.schedule import Frequency, next_due
 from db.models import AuditEntry, DigestItem, Incident, Subscription, as_utc
 from db.queries import IncidentRow, Recorded, Stats
-from db.subscriptions import SubscriptionView, view_of
+from db.subscriptions import view_of
 
 #: New incidents listed in one digest; more are counted, with a pointer to /incidents.
 MAX_NEW = 50

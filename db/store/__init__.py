@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.digests import Digests
+from db.store.subscriptions import Subscriptions
 
 
 class Store:
     def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
         self.access = Access(db, policy)
+        self.subscriptions = Subscriptions(db)
+        self.digests = Digests(db)

@@ -9,11 +9,11 @@ from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.digests import Digest
+from db.domain.digests import SubscriptionView
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.schedule import Frequency
 from db.queries import IncidentRow
-from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
 from handlers.render import (
     MAX_MESSAGE,
