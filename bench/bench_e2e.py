@@ -247,7 +247,7 @@ def emulator_limits(mode: str) -> RateLimits:
     return RateLimits() if mode == "telegram" else RateLimits(enabled=False)
 
 
-#: With ``--limits off``, the bot's own flood limiter (``bot.ratelimit``) is opened up too.
+#: With ``--limits off``, the bot's own flood limiter (``handlers.ratelimit``) is opened up too.
 BOT_FLOOD_OFF = {
     "flood_global_per_second": 1e6,
     "flood_private_per_second": 1e6,

@@ -21,18 +21,11 @@ from telegram.ext import (
 )
 
 from bot.config import Settings, settings_of
-from bot.digests import (
-    WORKER_KEY,
-    DigestJobQueue,
-    run_digests,
-    schedule_digests,
-    worker_name,
-)
-from bot.ratelimit import FloodLimiter, FloodLimits
+from bot.digests import WORKER_KEY, DigestJobQueue, schedule_digests, worker_name
 from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import seed
-from db.outbox import Delivery
+from db.domain.digests import Delivery
 from db.session import Database
 from db.store import Store
 from db.store.access import Policy
@@ -66,7 +59,9 @@ from handlers.callbacks import (
     UNDO_PREFIX,
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
+from handlers.digests import run_digests
 from handlers.parsing import Vocabulary
+from handlers.ratelimit import FloodLimiter, FloodLimits
 from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS
 from locales.i18n import Catalogs
 

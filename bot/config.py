@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Baku"
     seed_dir: Path = DEFAULT_SEED_DIR
     log_level: str = "INFO"
-    #: Telegram's flood limits, applied by the bot before it sends (see bot.ratelimit).
+    #: Telegram's flood limits, applied by the bot before it sends (see handlers.ratelimit).
     flood_global_per_second: float = Field(default=30.0, gt=0)
     flood_private_per_second: float = Field(default=1.0, gt=0)
     flood_group_per_minute: float = Field(default=20.0, gt=0)

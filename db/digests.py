@@ -20,13 +20,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes, chats, listing, outbox, queries
+from db.domain.digests import SubscriptionView
 from db.domain.filters import Category, IncidentFilter
 from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency, next_due
 from db.domain.stats import Stats
 from db.listing import Recorded
 from db.models import AuditEntry, DigestItem, Incident, Subscription, as_utc
-from db.subscriptions import SubscriptionView, view_of
+from db.subscriptions import view_of
 
 #: New incidents listed in one digest; more are counted, with a pointer to /incidents.
 MAX_NEW = 50

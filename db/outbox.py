@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.domain.digests import Claimed
 from db.domain.records import OutboxStatus
 from db.models import DigestItem, OutboxMessage, as_utc
 from db.queries import Reader
@@ -32,32 +33,6 @@ _CLAIM_LOCK = 0x6F75_7462
 DEFAULT_LEASE = dt.timedelta(minutes=2)
 #: Attempts before a row is given up (the error is kept on it).
 MAX_ATTEMPTS = 5
-
-
-@dataclass
-class Delivery:
-    """What one run of the digests did: decided, sent, failed (for now), subscriptions ended."""
-
-    queued: int = 0
-    sent: int = 0
-    failed: int = 0
-    ended: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: int
-    chat_id: int
-    parts: tuple[str, ...]
-    attempts: int
-    #: Parts delivered by an earlier attempt: sending resumes after them.
-    parts_sent: int = 0
-    #: When the claim runs out (another sender may take the row after that).
-    claimed_until: dt.datetime | None = None
-
-    @property
-    def unsent(self) -> tuple[str, ...]:
-        return self.parts[self.parts_sent :]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,40 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.domain.digests import DigestSettings, SubscriptionView
 from db.domain.filters import Category
 from db.domain.records import SubscriptionEnd
-from db.domain.schedule import MONDAY, Frequency, next_due
+from db.domain.schedule import Frequency, next_due
 from db.models import Subscription, as_utc
 from db.queries import Reader
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSettings:
-    """What a chat asked for: how often, when (local time), about what."""
-
-    frequency: Frequency = Frequency.DAILY
-    at: dt.time = dt.time(9, 0)
-    weekday: int = MONDAY
-    districts: tuple[int, ...] = ()
-    category: Category | None = None
-    send_empty: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionView:
-    chat_id: int
-    settings: DigestSettings
-    language: str | None
-    active: bool
-    ended_reason: SubscriptionEnd | None
-    period_start: dt.datetime
-    next_due_at: dt.datetime
 
 
 def view_of(row: Subscription) -> SubscriptionView:

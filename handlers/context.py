@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from db.domain.digests import Delivery
 from db.domain.gazetteer import Gazetteer
-from db.outbox import Delivery
 from db.session import Database
 from db.store import Store
 from handlers.cache import RenderedReplies
@@ -38,6 +38,12 @@ class Settings(Protocol):
     @property
     def digest_time(self) -> dt.time: ...
 
+    @property
+    def digest_senders(self) -> int: ...
+
+    @property
+    def digest_lease_seconds(self) -> float: ...
+
 
 def language_chat(update: object) -> int | None:
     """The chat whose stored language an update is answered in. An inline query has no chat:
@@ -61,7 +67,7 @@ class Services:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     #: When owners were last alerted about each kind of error (monotonic seconds).
     alerted: dict[str, float] = field(default_factory=dict)
-    #: Runs the digests now (``/digest_now``); set by the composition root (``bot.digests``).
+    #: Runs the digests now (``/digest_now``); set by the composition root (``bot.app``).
     deliver_digests: Callable[[ExtBot[Any]], Awaitable[Delivery]] | None = None
     #: /stats replies as rendered, kept while the data stay at the version they were read at.
     stats_replies: RenderedReplies = field(default_factory=RenderedReplies)

@@ -3,17 +3,15 @@ or removed (a ``my_chat_member`` update ends the chat's digest)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from db import outbox, subscriptions
 from db.domain.records import SubscriptionEnd
 from db.domain.roles import Role
 from db.domain.schedule import Frequency
-from db.subscriptions import DigestSettings
+from db.store.subscriptions import SubscribeRequest
 from handlers.auth import require
 from handlers.callbacks import SubscriptionAction, decode_subscription
 from handlers.context import BotContext
@@ -31,10 +29,6 @@ from handlers.replies import edit, reply
 log = logging.getLogger(__name__)
 
 _GROUP_ADMINS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def _may_change(update: Update, context: BotContext) -> bool:
@@ -66,35 +60,23 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
     if not parsed.ok:
         await reply(update, render_problems(t, services.gazetteer, parsed.problems))
         return
-    async with services.db.session() as session:
-        current = await subscriptions.get(session, chat.id)
-    base = (
-        current.settings
-        if current is not None and current.active
-        else DigestSettings(at=services.settings.digest_time)
-    )
-    settings = DigestSettings(
-        frequency=parsed.frequency or base.frequency,
-        at=parsed.at or base.at,
-        weekday=base.weekday,
+    request = SubscribeRequest(
         districts=parsed.filter.districts,
         category=parsed.filter.category,
-        send_empty=base.send_empty,
+        frequency=parsed.frequency,
+        at=parsed.at,
     )
-    async with services.db.write() as session:
-        view = await subscriptions.subscribe(
-            session, chat.id, settings, user.id, _now(), services.settings.tz, language=t.lang
-        )
-    log.info("chat %s subscribed: %s", chat.id, settings)
+    view = await services.store.subscriptions.subscribe(
+        chat.id,
+        request,
+        actor=user.id,
+        tz=services.settings.tz,
+        default_at=services.settings.digest_time,
+        language=t.lang,
+    )
+    log.info("chat %s subscribed: %s", chat.id, view.settings)
     rendered = render_subscribed(t, services.gazetteer, view)
     await reply(update, rendered.text, rendered.keyboard)
-
-
-async def _stop(context: BotContext, chat_id: int, reason: SubscriptionEnd) -> bool:
-    async with context.services.db.write() as session:
-        stopped = await subscriptions.end(session, chat_id, reason, _now())
-        await outbox.drop_chat(session, chat_id, reason.value)
-    return stopped
 
 
 async def unsubscribe_command(update: Update, context: BotContext) -> None:
@@ -102,7 +84,7 @@ async def unsubscribe_command(update: Update, context: BotContext) -> None:
     if chat is None or not await _may_change(update, context):
         return
     t = await context.translator(update)
-    stopped = await _stop(context, chat.id, SubscriptionEnd.UNSUBSCRIBED)
+    stopped = await context.services.store.subscriptions.end(chat.id, SubscriptionEnd.UNSUBSCRIBED)
     await reply(update, render_unsubscribed(t, stopped))
 
 
@@ -112,8 +94,7 @@ async def subscription_command(update: Update, context: BotContext) -> None:
         return
     services = context.services
     t = await context.translator(update)
-    async with services.db.session() as session:
-        view = await subscriptions.get(session, chat.id)
+    view = await services.store.subscriptions.current(chat.id)
     rendered = render_subscription(t, services.gazetteer, view)
     await reply(update, rendered.text, rendered.keyboard)
 
@@ -133,27 +114,16 @@ async def subscription_button(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     if action is SubscriptionAction.STOP:
-        stopped = await _stop(context, chat.id, SubscriptionEnd.UNSUBSCRIBED)
+        stopped = await services.store.subscriptions.end(chat.id, SubscriptionEnd.UNSUBSCRIBED)
         await edit(update, render_unsubscribed(t, stopped))
         return
-    async with services.db.session() as session:
-        current = await subscriptions.get(session, chat.id)
-    if current is None or not current.active:
+    frequency = Frequency.DAILY if action is SubscriptionAction.DAILY else Frequency.WEEKLY
+    view = await services.store.subscriptions.change_frequency(
+        chat.id, frequency, actor=user.id, tz=services.settings.tz
+    )
+    if view is None:  # no running digest (stopped meanwhile)
         await edit(update, render_subscription(t, services.gazetteer, None).text)
         return
-    frequency = Frequency.DAILY if action is SubscriptionAction.DAILY else Frequency.WEEKLY
-    settings = DigestSettings(
-        frequency=frequency,
-        at=current.settings.at,
-        weekday=current.settings.weekday,
-        districts=current.settings.districts,
-        category=current.settings.category,
-        send_empty=current.settings.send_empty,
-    )
-    async with services.db.write() as session:
-        view = await subscriptions.subscribe(
-            session, chat.id, settings, user.id, _now(), services.settings.tz
-        )
     rendered = render_subscription(t, services.gazetteer, view)
     await edit(update, rendered.text, rendered.keyboard)
 
@@ -184,5 +154,5 @@ async def bot_membership(update: Update, context: BotContext) -> None:
             if change.chat.type == ChatType.PRIVATE
             else SubscriptionEnd.REMOVED
         )
-        if await _stop(context, change.chat.id, reason):
+        if await context.services.store.subscriptions.end(change.chat.id, reason):
             log.info("chat %s: the bot was %s; its digest is ended", change.chat.id, status)

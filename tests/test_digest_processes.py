@@ -26,9 +26,9 @@ from bot.config import Settings
 from bot.digests import DigestJobQueue
 from bot.emulator import BotAPIEmulator, RateLimits
 from db import subscriptions
+from db.domain.digests import DigestSettings
 from db.domain.records import OutboxStatus
 from db.models import OutboxMessage, Subscription
-from db.subscriptions import DigestSettings
 from handlers.context import Services
 from tests.conftest import bot_environment, own_database, start_bot_process
 

@@ -12,11 +12,11 @@ from sqlalchemy import delete, select, update
 
 from db import changes, digests, outbox, subscriptions
 from db.digests import Digest
+from db.domain.digests import DigestSettings
 from db.domain.drafts import IncidentDraft
 from db.domain.records import DatePrecision
 from db.models import DigestItem, OutboxMessage, Subscription
 from db.store import apply
-from db.subscriptions import DigestSettings
 from handlers.context import Services
 
 BAKU = ZoneInfo("Asia/Baku")

@@ -12,7 +12,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.config import ConfigError, load_settings
-from bot.ratelimit import BULK, Bucket, FloodLimiter, FloodLimits
+from handlers.ratelimit import BULK, Bucket, FloodLimiter, FloodLimits
 
 
 class FakeTime:

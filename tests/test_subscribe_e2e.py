@@ -171,7 +171,7 @@ async def test_a_thousand_subscribers_each_get_exactly_one_digest(
 ) -> None:
     import datetime as dt
 
-    from db.subscriptions import DigestSettings
+    from db.domain.digests import DigestSettings
 
     first = 800_000
     readers = {first + i: ("az", "en", "ru")[i % 3] for i in range(1000)}
@@ -246,7 +246,7 @@ async def _subscribed_before_the_dataset(store: Services, *chats: int) -> None:
 
     from sqlalchemy import update
 
-    from db.subscriptions import DigestSettings
+    from db.domain.digests import DigestSettings
 
     now = dt.datetime.now(dt.UTC)
     async with store.db.write() as session:

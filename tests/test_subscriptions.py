@@ -6,10 +6,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from db import subscriptions
+from db.domain.digests import DigestSettings
 from db.domain.filters import Category
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import Frequency
-from db.subscriptions import DigestSettings
 from handlers.context import Services
 
 BAKU = ZoneInfo("Asia/Baku")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from db.session import Database
 from db.store.access import Access, Policy
 from db.store.chats import Chats
+from db.store.digests import Digests
 from db.store.editors import Editors
 from db.store.exports import Exports
 from db.store.imports import Imports
@@ -20,6 +21,7 @@ from db.store.official import Official
 from db.store.review import Review
 from db.store.stats import StatsReads
 from db.store.status import StatusReads
+from db.store.subscriptions import Subscriptions
 
 
 class Store:
@@ -36,3 +38,5 @@ class Store:
         self.exports = Exports(db)
         self.chats = Chats(db)
         self.status = StatusReads(db)
+        self.subscriptions = Subscriptions(db)
+        self.digests = Digests(db)

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.digests import Digest
+from db.digests import Correction, Digest
+from db.domain.digests import SubscriptionView
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency
-from db.subscriptions import SubscriptionView
 from handlers.callbacks import SubscriptionAction, encode_subscription
 from handlers.render import (
     MAX_MESSAGE,
@@ -90,31 +90,8 @@ def render_digest(
             )
     if digest.corrections:
         blocks.append(bold(t._("Corrections to incidents in earlier digests")))
-        for correction in digest.corrections:
-            if correction.after.get("status") == "retracted":
-                heading = t._("#{id} was retracted: it no longer counts.").format(
-                    id=correction.incident_id
-                )
-            else:
-                heading = t._("#{id} was corrected:").format(id=correction.incident_id)
-            lines = [escape(heading)]
-            if correction.after.get("status") != "retracted":
-                lines += diff_lines(t, gazetteer, correction.before, correction.after)
-            blocks.append("\n".join(lines))
-    totals = digest.totals
-    blocks.append(
-        "\n".join(
-            [
-                bold(t._("Totals for these filters, all dates")),
-                *counts_block(t, totals.counts, digest.subscription.settings.category)[1:],
-                escape(
-                    t.ngettext(
-                        "{n} incident recorded", "{n} incidents recorded", totals.incidents
-                    ).format(n=t.number(totals.incidents))
-                ),
-            ]
-        )
-    )
+        blocks += [_correction(t, gazetteer, c) for c in digest.corrections]
+    blocks.append(_totals(t, digest))
     blocks.append(
         "<i>"
         + escape(
@@ -127,6 +104,33 @@ def render_digest(
         + "</i>"
     )
     return split_blocks("\n".join(head), blocks)
+
+
+def _correction(t: Translator, gazetteer: Gazetteer, correction: Correction) -> str:
+    """An incident the chat was sent that changed since: retracted, or what was corrected."""
+    if correction.after.get("status") == "retracted":
+        heading = t._("#{id} was retracted: it no longer counts.").format(id=correction.incident_id)
+    else:
+        heading = t._("#{id} was corrected:").format(id=correction.incident_id)
+    lines = [escape(heading)]
+    if correction.after.get("status") != "retracted":
+        lines += diff_lines(t, gazetteer, correction.before, correction.after)
+    return "\n".join(lines)
+
+
+def _totals(t: Translator, digest: Digest) -> str:
+    totals = digest.totals
+    return "\n".join(
+        [
+            bold(t._("Totals for these filters, all dates")),
+            *counts_block(t, totals.counts, digest.subscription.settings.category)[1:],
+            escape(
+                t.ngettext(
+                    "{n} incident recorded", "{n} incidents recorded", totals.incidents
+                ).format(n=t.number(totals.incidents))
+            ),
+        ]
+    )
 
 
 def split_blocks(head: str, blocks: Sequence[str]) -> list[str]:

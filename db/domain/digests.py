@@ -1,0 +1,62 @@
+"""The plain types of the digests: what a chat asked for, its subscription as stored, an outbox
+row claimed for sending, and what one run of the digests did."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from db.domain.filters import Category
+from db.domain.records import SubscriptionEnd
+from db.domain.schedule import MONDAY, Frequency
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSettings:
+    """What a chat asked for: how often, when (local time), about what."""
+
+    frequency: Frequency = Frequency.DAILY
+    at: dt.time = dt.time(9, 0)
+    weekday: int = MONDAY
+    districts: tuple[int, ...] = ()
+    category: Category | None = None
+    send_empty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    chat_id: int
+    settings: DigestSettings
+    language: str | None
+    active: bool
+    ended_reason: SubscriptionEnd | None
+    period_start: dt.datetime
+    next_due_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An outbox row a sender holds: the digest's messages, sent in order."""
+
+    id: int
+    chat_id: int
+    parts: tuple[str, ...]
+    attempts: int
+    #: Parts delivered by an earlier attempt: sending resumes after them.
+    parts_sent: int = 0
+    #: When the claim runs out (another sender may take the row after that).
+    claimed_until: dt.datetime | None = None
+
+    @property
+    def unsent(self) -> tuple[str, ...]:
+        return self.parts[self.parts_sent :]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What one run of the digests did: decided, sent, failed (for now), subscriptions ended."""
+
+    queued: int = 0
+    sent: int = 0
+    failed: int = 0
+    ended: int = 0
