@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from db.session import Database
 from db.store.access import Access, Policy
+from db.store.drafts import Drafts
 
 
 class Store:
     def __init__(self, db: Database, policy: Policy) -> None:
         self.db = db
         self.access = Access(db, policy)
+        self.drafts = Drafts(db)
