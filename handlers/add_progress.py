@@ -109,7 +109,7 @@ class Conversation:
         )
         progress.version = stored.version
         if self.timeout is not None:
-            watch(self.context, self.key, self.timeout, _minutes(self.timeout))
+            _watch(self.context, self.key, self.timeout, _minutes(self.timeout))
 
     async def take(self, progress: Progress) -> None:
         """End the conversation to store what it made: only one update ever does
@@ -137,7 +137,7 @@ def _unwatch(context: BotContext, key: DraftKey) -> None:
             job.schedule_removal()
 
 
-def watch(
+def _watch(
     context: BotContext, key: DraftKey, when: dt.timedelta | dt.datetime, minutes: int
 ) -> None:
     """Look at the conversation again at ``when`` (one job per conversation in this process)."""
@@ -162,4 +162,4 @@ async def _look_again(context: BotContext) -> None:
         await context.bot.send_message(key.chat_id, render_timed_out(t, minutes))
         return
     if draft is not None:
-        watch(context, key, draft.expires_at, minutes)
+        _watch(context, key, draft.expires_at, minutes)
