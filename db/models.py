@@ -412,3 +412,30 @@ class DigestItem(Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     sent_at: Mapped[dt.datetime]
+
+
+class Draft(Base):
+    """What an admin has begun and not finished, kept here (not in one process's memory) so that
+    any webhook process, and a process started after a restart, goes on with it.
+
+    ``kind`` says what it is (``db.store.drafts.DraftKind``): the guided /add of a chat and user
+    (``token`` empty, ``data`` its question and the answers so far), or an incident waiting for
+    "Save anyway" (``token`` the one in the button's callback data). Only ``user_id`` may use
+    it. A draft past ``expires_at`` is never used; ``version`` moves on with every write, so that
+    a write made on a version read earlier is refused."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        PrimaryKeyConstraint("chat_id", "user_id", "kind", "token"),
+        Index("ix_drafts_expires_at", "expires_at"),
+        Index("ix_drafts_user_kind", "user_id", "kind", "created_at"),
+    )
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]

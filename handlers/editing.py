@@ -8,9 +8,9 @@ was stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
-from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -19,6 +19,7 @@ from db.domain.drafts import IncidentDraft
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeKind
 from db.domain.roles import Role
+from db.store.drafts import DraftExpired, DraftKey, DraftKind
 from db.store.duplicates import PossibleDuplicates
 from db.store.errors import ChangeRefused, NoCasualties
 from db.store.proposals import Proposal
@@ -53,8 +54,8 @@ from handlers.replies import edit, reply
 log = logging.getLogger(__name__)
 
 #: Drafts waiting for "Save anyway", per user (the newest few; older buttons expire).
-DRAFTS_KEY = "drafts"
 MAX_DRAFTS = 10
+DRAFT_LIFETIME = dt.timedelta(hours=24)
 
 
 def command_text(update: Update) -> str:
@@ -92,19 +93,28 @@ async def notify_reviewers(context: BotContext, proposal: Proposal) -> None:
 # -- /add -----------------------------------------------------------------------------------------
 
 
-def stash_draft(context: BotContext, draft: IncidentDraft) -> str:
-    drafts: dict[str, Any] = context.user_data.setdefault(DRAFTS_KEY, {})  # type: ignore[union-attr]
-    while len(drafts) >= MAX_DRAFTS:
-        drafts.pop(next(iter(drafts)))
+async def stash_draft(update: Update, context: BotContext, draft: IncidentDraft) -> str:
+    """Keep a draft until "Save anyway" (in the store: any process takes the press); its token."""
+    chat, user = update.effective_chat, update.effective_user
+    assert chat is not None and user is not None
     token = secrets.token_hex(6)
-    drafts[token] = draft.to_json()
+    key = DraftKey(chat.id, user.id, DraftKind.SAVE, token)
+    await context.services.store.drafts.put(key, draft.to_json(), DRAFT_LIFETIME, keep=MAX_DRAFTS)
     return token
 
 
-def take_draft(context: BotContext, token: str) -> IncidentDraft | None:
-    drafts = (context.user_data or {}).get(DRAFTS_KEY) or {}
-    data = drafts.pop(token, None)
-    return IncidentDraft.from_json(data) if data is not None else None
+async def take_draft(update: Update, context: BotContext, token: str) -> IncidentDraft | None:
+    """The draft under ``token``, once, for the user who made it; None when gone or expired."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return None
+    try:
+        found = await context.services.store.drafts.take(
+            DraftKey(chat.id, user.id, DraftKind.SAVE, token)
+        )
+    except DraftExpired:
+        return None
+    return IncidentDraft.from_json(found.data) if found is not None else None
 
 
 async def submit_draft(
@@ -126,7 +136,7 @@ async def submit_draft(
             user.id, draft, language=t.lang, confirmed=confirmed
         )
     except PossibleDuplicates as found:
-        token = stash_draft(context, draft)
+        token = await stash_draft(update, context, draft)
         await respond(
             update, render_duplicates(t, services.gazetteer, draft, found.duplicates, token)
         )
@@ -164,7 +174,7 @@ async def draft_button(update: Update, context: BotContext) -> None:
         return
     t = await context.translator(update)
     decoded = decode_draft(query.data or "")
-    draft = take_draft(context, decoded[1]) if decoded else None
+    draft = await take_draft(update, context, decoded[1]) if decoded else None
     if decoded is None or draft is None:
         await query.answer(expired_text(t), show_alert=True)
         return

@@ -30,7 +30,8 @@ from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.models import Change, Chat, Incident
 from db.validation import MAX_NOTE, FormProblem
-from handlers.add_conversation import Rejected, build_add_conversation, parse_counts
+from handlers.add_answers import Rejected, parse_counts
+from handlers.add_conversation import build_add_conversation
 from handlers.callbacks import MAX_CALLBACK_BYTES, AddAction, AddButton, AddStep
 from handlers.context import Services
 from handlers.render import DEVICE_LABELS

@@ -12,6 +12,7 @@ from db.session import Database
 from db.store.access import Access, Policy
 from db.store.chats import Chats
 from db.store.digests import Digests
+from db.store.drafts import Drafts
 from db.store.editors import Editors
 from db.store.exports import Exports
 from db.store.imports import Imports
@@ -40,3 +41,4 @@ class Store:
         self.status = StatusReads(db)
         self.subscriptions = Subscriptions(db)
         self.digests = Digests(db)
+        self.drafts = Drafts(db)
