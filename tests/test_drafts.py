@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from bot.ratelimit import FloodLimits
 from sqlalchemy import delete, func, select, update
 from telegram import Update
 
@@ -28,6 +27,7 @@ from db.models import Incident
 from db.store.drafts import GRACE, DraftChanged, DraftExpired, DraftKey, DraftKind, Drafts
 from handlers.add_conversation import build_add_conversation
 from handlers.context import Services
+from handlers.ratelimit import FloodLimits
 from tests.conftest import ADMIN_ID, only
 
 HOUR = dt.timedelta(hours=1)
