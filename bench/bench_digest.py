@@ -135,11 +135,11 @@ async def _prepare(url: str, subscribers: int, tz_name: str) -> None:
         }
         for i in range(subscribers)
     ]
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         for first in range(0, len(rows), 5_000):
             await session.execute(insert(Subscription), rows[first : first + 5_000])
     district = services.gazetteer.resolve("Fuzuli")
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         await changes.add_incidents(
             session,
             [
@@ -154,18 +154,18 @@ async def _prepare(url: str, subscribers: int, tz_name: str) -> None:
             ],
             None,
         )
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 async def _make_due(url: str) -> None:
     services = build_services(load_settings(_env_file=None, database_url=url))
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         await session.execute(
             update(Subscription).values(
                 next_due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
             )
         )
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 async def _probe(

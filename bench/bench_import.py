@@ -22,7 +22,7 @@ import time
 import support
 
 from bot.config import DEFAULT_SEED_DIR
-from db.imports import parse_csv
+from db.domain.csv_rows import parse_csv
 from db.seed import prepare
 from db.session import Database
 from db.store import Store

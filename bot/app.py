@@ -88,7 +88,6 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     return Services(
         settings=settings,
-        db=database,
         store=Store(database, Policy(settings.admin_ids, settings.review_required)),
         catalogs=catalogs,
         vocabulary=build_vocabulary(catalogs),
@@ -99,7 +98,7 @@ def build_services(settings: Settings) -> Services:
 async def prepare_database(services: Services) -> None:
     """Migrate, seed an empty store from the dataset, load the gazetteer (``db.seed.prepare``)."""
     seed_dir = settings_of(services).seed_dir
-    prepared = await seed.prepare(services.db, seed_dir)
+    prepared = await seed.prepare(services.store.db, seed_dir)
     if prepared.seeded is not None:
         log.info(
             "seeded an empty database from %s: %d districts, %d incidents, %d official totals",
@@ -127,7 +126,7 @@ async def _post_init(application: BotApplication) -> None:
 
 async def _post_shutdown(application: BotApplication) -> None:
     services: Services = application.bot_data[SERVICES_KEY]
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 async def run_post_init(application: BotApplication) -> None:

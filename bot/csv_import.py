@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bot.config import Settings
 from db import seed
+from db.domain.csv_rows import parse_csv
 from db.domain.gazetteer import Gazetteer
 from db.domain.imports import MAX_FILE_BYTES, ImportProblem
-from db.imports import parse_csv
 from db.session import Database
 from db.store import Store
 from db.store.access import Policy

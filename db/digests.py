@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,9 +19,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import changes, chats, listing, outbox, queries
-from db.domain.digests import SubscriptionView
+from db.domain.digests import Correction, Digest, SubscriptionView
 from db.domain.filters import Category, IncidentFilter
-from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency, next_due
 from db.domain.stats import Stats
 from db.listing import Recorded
@@ -32,44 +30,6 @@ from db.subscriptions import view_of
 #: New incidents listed in one digest; more are counted, with a pointer to /incidents.
 MAX_NEW = 50
 MAX_CORRECTIONS = 50
-
-
-@dataclass(frozen=True, slots=True)
-class Correction:
-    incident_id: int
-    #: The incident as this chat was sent it, and as it is now (``db.domain.drafts.snapshot`` form).
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    subscription: SubscriptionView
-    #: The language the chat chose with /language, if it did (else the one it subscribed in).
-    chat_language: str | None
-    start: dt.datetime
-    end: dt.datetime
-    new: tuple[IncidentRow, ...]
-    new_total: int
-    corrections: tuple[Correction, ...]
-    totals: Stats
-    #: The version each new incident is shown at.
-    new_versions: dict[int, int]
-
-    @property
-    def language(self) -> str | None:
-        return self.chat_language or self.subscription.language
-
-    @property
-    def empty(self) -> bool:
-        return not self.new and not self.corrections
-
-    @property
-    def shown(self) -> list[tuple[int, int]]:
-        """[incident id, version] of what this digest shows (recorded once it is sent)."""
-        return [(row.id, self.new_versions.get(row.id, 1)) for row in self.new] + [
-            (c.incident_id, int(c.after["version"])) for c in self.corrections
-        ]
 
 
 def subscription_filter(subscription: SubscriptionView) -> IncidentFilter:

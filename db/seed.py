@@ -21,6 +21,7 @@ from db import migrate, totals
 from db.domain.drafts import date_span
 from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
 from db.domain.records import DatePrecision, Device
+from db.domain.validation import official_total_problems
 from db.models import District, DistrictName, Incident, IncidentSource, IssuerName, OfficialTotal
 from db.session import WRITE_LOCK, Database
 
@@ -40,28 +41,6 @@ class SeedReport:
     totals_added: int = 0
     totals_present: int = 0
     warnings: list[str] = field(default_factory=list)
-
-
-def official_total_problems(row: dict[str, int | None]) -> list[str]:
-    """The sums that an official total states and that do not add up (empty when consistent):
-    parts that are all stated must add up to the whole, and parts stated must not exceed it."""
-    ck, ci, mk, mi = (row.get(name) for name in COUNT_FIELDS)
-    killed, injured, total = row.get("killed"), row.get("injured"), row.get("total")
-    checks = [
-        ("civilian_killed + military_killed = killed", (ck, mk), killed),
-        ("civilian_injured + military_injured = injured", (ci, mi), injured),
-        ("killed + injured = total", (killed, injured), total),
-        ("civilian + military = total", (ck, ci, mk, mi), total),
-    ]
-    problems = []
-    for label, parts, whole in checks:
-        stated = [p for p in parts if p is not None]
-        if whole is None:
-            continue
-        # All parts stated: they must add up; some stated: they must not exceed the whole.
-        if (len(stated) == len(parts) and sum(stated) != whole) or sum(stated) > whole:
-            problems.append(label)
-    return problems
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:

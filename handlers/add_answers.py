@@ -16,7 +16,7 @@ from db.domain.drafts import COUNT_FIELDS
 from db.domain.gazetteer import Gazetteer, normalize
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
-from db.validation import FormProblem, Invalid, check_count, check_device, clean
+from db.domain.validation import FormProblem, Invalid, check_count, check_device, clean
 from handlers.callbacks import AddAction, AddButton, AddStep
 from handlers.forms import check_value, collect, split_pairs
 from handlers.render import DEVICE_LABELS

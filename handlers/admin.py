@@ -8,8 +8,8 @@ from telegram import Update
 
 from db.domain.problems import ProblemKind
 from db.domain.roles import Role
+from db.domain.validation import MAX_USER_ID, FormProblem, Invalid
 from db.store.errors import ChangeRefused
-from db.validation import MAX_USER_ID, FormProblem, Invalid
 from handlers import menus
 from handlers.auth import ROLE_NAMES, require, role_of
 from handlers.context import BotContext

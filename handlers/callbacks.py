@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from db.domain.filters import Category, IncidentFilter, Period
-from db.validation import MAX_RECORD_ID
+from db.domain.validation import MAX_RECORD_ID
 
 MAX_CALLBACK_BYTES = 64
 INCIDENTS_PREFIX = "inc"

@@ -13,7 +13,6 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from db.domain.digests import Delivery
 from db.domain.gazetteer import Gazetteer
-from db.session import Database
 from db.store import Store
 from handlers.cache import RenderedReplies
 from handlers.parsing import Vocabulary
@@ -59,7 +58,6 @@ class Services:
     """Created once by the composition root and shared by every handler and job."""
 
     settings: Settings
-    db: Database
     store: Store
     catalogs: Catalogs
     vocabulary: Vocabulary

@@ -19,11 +19,11 @@ from db.domain.drafts import IncidentDraft
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeKind
 from db.domain.roles import Role
+from db.domain.validation import FormProblem, Invalid
 from db.store.drafts import DraftExpired, DraftKey, DraftKind
 from db.store.duplicates import PossibleDuplicates
 from db.store.errors import ChangeRefused, NoCasualties
 from db.store.proposals import Proposal
-from db.validation import FormProblem, Invalid
 from handlers.auth import require
 from handlers.callbacks import DraftAction, UndoTarget, decode_draft, decode_undo
 from handlers.context import BotContext

@@ -5,29 +5,19 @@ from __future__ import annotations
 import logging
 import time
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, TelegramError, TimedOut
 
+from db.store.errors import is_unavailable
 from handlers.context import BotContext
 from handlers.render import error_text, escape, unavailable_text
 
 log = logging.getLogger(__name__)
 
-#: Errors that mean the database cannot be reached now (not that a statement was wrong: an
-#: IntegrityError, say, is a bug and gets the ordinary apology).
-DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
-
 
 def is_database_unavailable(error: BaseException | None) -> bool:
-    seen = 0
-    while error is not None and seen < 5:
-        if isinstance(error, DATABASE_ERRORS) and not isinstance(error, TelegramError):
-            return True
-        error = error.__cause__ or error.__context__
-        seen += 1
-    return False
+    """The store cannot be reached now (a Telegram error is never the store's)."""
+    return is_unavailable(error, besides=(TelegramError,))
 
 
 async def error_handler(update: object, context: BotContext) -> None:

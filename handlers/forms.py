@@ -18,8 +18,7 @@ from db.domain.drafts import COUNT_FIELDS, IncidentDraft, OfficialDraft
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
-from db.seed import official_total_problems
-from db.validation import (
+from db.domain.validation import (
     MAX_ACTIVITY,
     MAX_ISSUER,
     MAX_NOTE,
@@ -35,6 +34,7 @@ from db.validation import (
     check_district,
     check_text,
     check_url,
+    official_total_problems,
 )
 from handlers.parsing import BadPeriod, parse_date_span
 

@@ -16,9 +16,9 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import filters
 
+from db.domain.csv_rows import parse_csv
 from db.domain.imports import MAX_FILE_BYTES, is_csv
 from db.domain.roles import Role
-from db.imports import parse_csv
 from db.store.errors import NotAllowed
 from db.store.imports import ImportOutcome, ImportRequest, ImportResult
 from handlers.auth import require

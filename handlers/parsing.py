@@ -19,7 +19,7 @@ from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer, normalize
 from db.domain.problems import ProblemKind
 from db.domain.schedule import Frequency
-from db.validation import MIN_YEAR
+from db.domain.validation import MIN_YEAR
 
 _SPLIT = re.compile(r"[\s,\x00-\x1f\x7f]+")
 _ISO = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")

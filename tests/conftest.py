@@ -84,7 +84,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     services = build_services(settings)
     await prepare_database(services)
     yield services
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +114,7 @@ async def sandbox(services: Services) -> AsyncIterator[Services]:
     from db.domain.drafts import field_value
     from db.models import AuditEntry, Change, Editor, Incident, OfficialTotal
 
-    db = services.db
+    db = services.store.db
     async with db.session() as session:
         marks = {
             model: int(await session.scalar(select(func.coalesce(func.max(column), 0))) or 0)

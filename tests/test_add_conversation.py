@@ -28,8 +28,8 @@ from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
+from db.domain.validation import MAX_NOTE, FormProblem
 from db.models import Change, Chat, Incident
-from db.validation import MAX_NOTE, FormProblem
 from handlers.add_answers import Rejected, parse_counts
 from handlers.add_conversation import build_add_conversation
 from handlers.callbacks import MAX_CALLBACK_BYTES, AddAction, AddButton, AddStep
@@ -56,13 +56,13 @@ async def baseline(bot: EmulatedBot) -> tuple[Counts, int]:
 
 
 async def _figures(services: Services) -> tuple[Counts, int]:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         stats = await queries.stats(connection, IncidentFilter(), latest=False)
     return stats.counts, stats.incidents
 
 
 async def _pending_changes(services: Services) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(Change)) or 0)
 
 
@@ -132,7 +132,7 @@ class Chatter:
 @pytest_asyncio.fixture(loop_scope="session")
 async def chat_language(bot: EmulatedBot) -> AsyncIterator[Callable[[int, str], Awaitable[None]]]:
     """Set a chat's stored language for the test; put back as it was afterwards."""
-    db = bot.services.db
+    db = bot.services.store.db
     before: dict[int, str | None] = {}
 
     async def use(chat_id: int, lang: str) -> None:
@@ -261,7 +261,7 @@ async def test_an_owner_adds_an_incident_step_by_step(
     assert counts.military_killed == counts_before.military_killed + 1
     assert counts.civilian_killed == counts_before.civilian_killed
     assert counts.military_injured == counts_before.military_injured
-    async with bot.services.db.read() as connection:
+    async with bot.services.store.db.read() as connection:
         row = (
             await connection.execute(
                 select(
@@ -535,7 +535,7 @@ async def test_edit_returns_to_a_field_then_to_the_preview(
     assert incidents == incidents_before + 1
     assert counts.military_injured == counts_before.military_injured + 3
     assert counts.civilian_killed == counts_before.civilian_killed
-    async with bot.services.db.read() as connection:
+    async with bot.services.store.db.read() as connection:
         row = (
             await connection.execute(
                 select(Incident.district_id, Incident.settlement, Incident.description).order_by(

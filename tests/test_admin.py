@@ -84,12 +84,12 @@ def _change_id(card: SentMessage) -> int:
 
 
 async def _national(services: Services, **period: Any) -> Counts:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=Period(**period)))).counts
 
 
 async def _count(services: Services, model: Any) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -161,7 +161,7 @@ async def test_owners_appoint_list_and_remove_editors(
     refused = only(await bot.send(EDITOR, "/history 1"))
     assert refused.plain == catalogs.translator("ru")._("Only the bot's admins can do this.")
     assert "is not an editor" in _text(await bot.send(OWNER, f"/admin remove {EDITOR}"))
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         actions = (
             await connection.execute(
                 select(AuditEntry.action, AuditEntry.actor, AuditEntry.subject_user).order_by(
@@ -513,7 +513,7 @@ async def test_an_editors_incident_waits_for_another_admin(
     assert await _national(sandbox) == after
     assert "Nothing is waiting for review." in _text(await bot.send(OWNER, "/pending"))
     # The incident's history names the editor as author and the owner as approver.
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         incident_id = await connection.scalar(select(func.max(Incident.id)))
     history = _text(await bot.send(OWNER, f"/history {incident_id}"))
     assert f"recorded by user {EDITOR}" in history

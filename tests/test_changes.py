@@ -40,12 +40,12 @@ def _draft(**overrides: object) -> IncidentDraft:
 
 
 async def _july(services: Services) -> Counts:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=JULY))).counts
 
 
 async def _audit_count(services: Services) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
@@ -58,7 +58,7 @@ async def test_an_add_rolled_back_leaves_no_incident_no_totals_and_no_audit(
         pass
 
     with pytest.raises(Abort):
-        async with sandbox.db.write() as session:
+        async with sandbox.store.db.write() as session:
             await changes.add_incident(session, _draft(), OWNER)
             raise Abort
     assert await _audit_count(sandbox) == audit
@@ -66,13 +66,13 @@ async def test_an_add_rolled_back_leaves_no_incident_no_totals_and_no_audit(
 
 
 async def test_the_audit_entry_holds_who_when_before_after_and_why(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.edit_incident(
             session, incident.id, {"civilian_injured": 3}, OWNER, "ANAMA update", base_version=1
         )
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         rows = (
             await connection.execute(
                 select(
@@ -101,24 +101,24 @@ async def test_the_audit_entry_holds_who_when_before_after_and_why(sandbox: Serv
 
 async def test_totals_follow_edits_of_date_district_and_status(sandbox: Services) -> None:
     before = await _july(sandbox)
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
     assert (await _july(sandbox)).total == before.total + 1
     patch = patch_storage({"date": dt.date(2026, 8, 2), "date_precision": DatePrecision.DAY})
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.edit_incident(session, incident.id, patch, OWNER, "date", base_version=1)
     assert await _july(sandbox) == before
     patch = patch_storage({"date": dt.date(2026, 7, 1), "date_precision": DatePrecision.MONTH})
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.edit_incident(session, incident.id, patch, OWNER, "month")
     assert (await _july(sandbox)).total == before.total + 1
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.retract_incident(session, incident.id, OWNER, "dup")
     assert await _july(sandbox) == before
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.restore_incident(session, incident.id, OWNER, None)
     assert (await _july(sandbox)).total == before.total + 1
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         found = await history(connection, incident.id)
     assert found is not None
     assert [e.version for e in found.entries] == [1, 2, 3, 4, 5]
@@ -126,12 +126,12 @@ async def test_totals_follow_edits_of_date_district_and_status(sandbox: Services
 
 
 async def test_a_change_made_on_an_old_version_is_refused(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.edit_incident(session, incident.id, {"civilian_injured": 2}, OWNER, "a")
     with pytest.raises(ChangeRefused) as caught:
-        async with sandbox.db.write() as session:
+        async with sandbox.store.db.write() as session:
             await apply.edit_incident(
                 session, incident.id, {"civilian_injured": 5}, OWNER, "b", base_version=1
             )
@@ -140,37 +140,37 @@ async def test_a_change_made_on_an_old_version_is_refused(sandbox: Services) -> 
 
 async def test_a_pending_add_counts_nowhere_until_approved(sandbox: Services) -> None:
     before = await _july(sandbox)
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         change = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     assert await _july(sandbox) == before
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         waiting, total = await proposals.pending_changes(connection)
         duplicates = await possible_duplicates(connection, _draft(civilian_killed=1))
     assert change.id in [c.id for c in waiting] and total >= 1
     assert [d.change_id for d in duplicates] == [change.id]
     with pytest.raises(ChangeRefused) as caught:
-        async with sandbox.db.write() as session:
+        async with sandbox.store.db.write() as session:
             await proposals.approve(session, change.id, EDITOR)
     assert caught.value.refusal is Refusal.OWN_CHANGE
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         decision = await proposals.approve(session, change.id, OWNER)
     assert decision.approved and decision.incident_id is not None
     after = await _july(sandbox)
     assert after.civilian_injured == before.civilian_injured + 1
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         found = await history(connection, decision.incident_id)
     assert found is not None
     assert found.entries[0].actor == EDITOR and found.entries[0].approved_by == OWNER
 
 
 async def test_two_admins_approving_at_once_apply_the_change_once(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         change = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     before = await _july(sandbox)
 
     async def decide(actor: int) -> object:
         try:
-            async with sandbox.db.write() as session:
+            async with sandbox.store.db.write() as session:
                 return await proposals.approve(session, change.id, actor)
         except ChangeRefused as refused:
             return refused.refusal
@@ -179,13 +179,13 @@ async def test_two_admins_approving_at_once_apply_the_change_once(sandbox: Servi
     assert sorted(str(type(r).__name__) for r in results) == ["Decision", "Refusal"]
     assert Refusal.ALREADY_DECIDED in results
     assert (await _july(sandbox)).civilian_injured == before.civilian_injured + 1
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         status = await connection.scalar(select(Change.status).where(Change.id == change.id))
     assert status == ChangeStatus.APPROVED
 
 
 async def test_an_edit_proposed_on_a_retracted_or_changed_incident(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
         change = await proposals.propose(
             session,
@@ -200,34 +200,34 @@ async def test_an_edit_proposed_on_a_retracted_or_changed_incident(sandbox: Serv
                 session, ChangeKind.RESTORE, EDITOR, {}, incident_id=incident.id, reason=None
             )
         assert caught.value.refusal is Refusal.NOT_RETRACTED
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.retract_incident(session, incident.id, OWNER, "dup")
     with pytest.raises(ChangeRefused) as caught:
-        async with sandbox.db.write() as session:
+        async with sandbox.store.db.write() as session:
             await proposals.approve(session, change.id, OWNER)
     assert caught.value.refusal is Refusal.STALE
     # Refused means nothing written: the change is still pending.
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         assert await proposals.pending_change(connection, change.id) is not None
 
 
 async def test_rejected_and_withdrawn_changes(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         first = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
         second = await proposals.propose(session, ChangeKind.ADD, EDITOR, _draft().to_json())
     with pytest.raises(ChangeRefused) as caught:
-        async with sandbox.db.write() as session:
+        async with sandbox.store.db.write() as session:
             await proposals.withdraw(session, first.id, OTHER)
     assert caught.value.refusal is Refusal.NOT_YOURS
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await proposals.withdraw(session, first.id, EDITOR)
         await proposals.reject(session, second.id, OTHER)
     for change_id in (first.id, second.id):
         with pytest.raises(ChangeRefused) as caught:
-            async with sandbox.db.write() as session:
+            async with sandbox.store.db.write() as session:
                 await proposals.approve(session, change_id, OWNER)
         assert caught.value.refusal is Refusal.ALREADY_DECIDED
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         actions = (
             (
                 await connection.execute(
@@ -243,9 +243,9 @@ async def test_rejected_and_withdrawn_changes(sandbox: Services) -> None:
 
 
 async def test_possible_duplicates(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         incident = await changes.add_incident(session, _draft(), OWNER)
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         same_day = await possible_duplicates(connection, _draft(source_url="https://other.az/1"))
         same_source = await possible_duplicates(
             connection, _draft(date=dt.date(2026, 6, 1), district_id=2)
@@ -256,9 +256,9 @@ async def test_possible_duplicates(sandbox: Services) -> None:
     assert [(d.incident_id, d.same_source) for d in same_day] == [(incident.id, False)]
     assert [(d.incident_id, d.same_source) for d in same_source] == [(incident.id, True)]
     assert neither == []
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         await apply.retract_incident(session, incident.id, OWNER, "dup")
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         assert await possible_duplicates(connection, _draft()) == []
 
 
@@ -276,20 +276,20 @@ async def test_editors_are_added_once_and_removed_once(sandbox: Services) -> Non
 
 
 async def test_an_approved_import_adds_new_rows_and_skips_known_ones(sandbox: Services) -> None:
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         known = await changes.add_incident(session, _draft(), OWNER)
     rows = [
         [2, _draft().to_json()],
         [3, _draft(civilian_killed=1, source_url="https://a.az/imp").to_json()],
         [4, _draft(civilian_killed=1, source_url="https://a.az/imp").to_json()],
     ]
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         change = await proposals.propose(session, ChangeKind.IMPORT, EDITOR, {"rows": rows})
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         decision = await proposals.approve(session, change.id, OWNER)
     assert decision.imported is not None
     assert len(decision.imported.added) == 1 and decision.imported.skipped == [2, 4]
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         added = await connection.scalar(
             select(Incident.created_by).where(Incident.id == decision.imported.added[0])
         )
@@ -300,7 +300,7 @@ async def _totals_match_the_incidents(services: Services) -> None:
     from db import totals
     from db.models import IncidentTotal
 
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         stored = {
             (r.grain, r.district, r.date, r.date_end): tuple(getattr(r, n) for n in totals.SUMMED)
             for r in await connection.execute(select(IncidentTotal))
@@ -344,7 +344,7 @@ async def test_totals_stay_equal_to_a_rebuild_through_any_mix_of_changes(
     for _ in range(60):
         step = rng.choice(("add", "edit", "retract", "restore", "undo", "import", "review"))
         try:
-            async with sandbox.db.write() as session:
+            async with sandbox.store.db.write() as session:
                 if step == "add" or not mine:
                     mine.append((await changes.add_incident(session, draft(), OWNER)).id)
                 elif step == "edit":

@@ -280,7 +280,7 @@ async def test_incidents_dated_to_a_year_are_counted_apart_and_said(
 ) -> None:
     """2018 and 2019 hold no incident in the dataset: a day, a month and a year in 2019, and a
     year alone in 2018."""
-    async with sandbox.db.transaction() as session:
+    async with sandbox.store.db.transaction() as session:
         for incident in (
             _incident(dt.date(2019, 3, 10), dt.date(2019, 3, 10), DatePrecision.DAY,
                       civilian_killed=1, military_injured=2),

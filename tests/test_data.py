@@ -9,8 +9,9 @@ import pytest
 from bot.config import DEFAULT_SEED_DIR
 from db import seed
 from db.domain.filters import IncidentFilter
+from db.domain.validation import official_total_problems
 from db.queries import stats
-from db.seed import COUNT_FIELDS, OFFICIAL_FIGURES, official_total_problems
+from db.seed import COUNT_FIELDS, OFFICIAL_FIGURES
 from handlers.context import Services
 
 
@@ -54,7 +55,7 @@ def test_every_incident_has_a_source_and_a_known_district() -> None:
 
 async def test_store_holds_the_dataset(services: Services) -> None:
     rows = _csv("incidents.csv")
-    async with services.db.session() as session:
+    async with services.store.db.session() as session:
         result = await stats(session, IncidentFilter(), leading=0)
     assert result.incidents == len(rows) == 71
     for field in COUNT_FIELDS:
@@ -63,7 +64,7 @@ async def test_store_holds_the_dataset(services: Services) -> None:
 
 
 async def test_seeding_again_adds_nothing(services: Services) -> None:
-    report = await seed.seed(services.db, DEFAULT_SEED_DIR)
+    report = await seed.seed(services.store.db, DEFAULT_SEED_DIR)
     assert report.incidents_added == 0
     assert report.totals_added == 0
     assert report.districts_added == 0
@@ -80,8 +81,8 @@ async def test_a_bad_dataset_is_refused_whole(services: Services, tmp_path) -> N
     bad = [*good[:4], good[4].replace(",Fuzuli,", ",Atlantis,", 1)]
     (tmp_path / "incidents.csv").write_text("\n".join(bad) + "\n", encoding="utf-8")
     with pytest.raises(seed.DatasetError, match=r"incidents\.csv:5: district 'Atlantis'"):
-        await seed.seed(services.db, tmp_path)
-    async with services.db.session() as session:
+        await seed.seed(services.store.db, tmp_path)
+    async with services.store.db.session() as session:
         assert (await stats(session, IncidentFilter(), leading=0)).incidents == 71
 
 
@@ -110,13 +111,13 @@ async def test_processes_starting_together_load_an_empty_store_once(settings, tm
     first, second = build_services(fresh), build_services(fresh)
     try:
         await asyncio.gather(prepare_database(first), prepare_database(second))
-        async with first.db.session() as session:
+        async with first.store.db.session() as session:
             result = await stats(session, IncidentFilter(), leading=0)
         assert result.incidents == 71
         assert len(first.gazetteer) == len(second.gazetteer) == 14
     finally:
-        await first.db.dispose()
-        await second.db.dispose()
+        await first.store.db.dispose()
+        await second.store.db.dispose()
 
 
 async def test_issuer_names_and_the_default_are_refreshed_at_start(services: Services) -> None:
@@ -126,8 +127,8 @@ async def test_issuer_names_and_the_default_are_refreshed_at_start(services: Ser
     from db import seed
     from db.models import IssuerName
 
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         await session.execute(update(IssuerName).values(is_default=False))
     assert (await services.store.official.defaults()).issuer is None
-    await seed.refresh_issuers(services.db, services.settings.seed_dir)
+    await seed.refresh_issuers(services.store.db, services.settings.seed_dir)
     assert (await services.store.official.defaults()).issuer == "ANAMA"

@@ -37,7 +37,7 @@ async def test_any_change_to_a_figure_table_moves_the_version_on(
     services: Services, table: str
 ) -> None:
     column = next(c.name for c in Base.metadata.tables[table].columns if not c.primary_key)
-    async with services.db.engine.connect() as connection:
+    async with services.store.db.engine.connect() as connection:
         before = await chats.data_version(connection)
         await connection.execute(text(f"UPDATE {table} SET {column} = {column}"))
         assert await chats.data_version(connection) > before
@@ -53,7 +53,7 @@ async def test_inserts_and_deletes_move_the_version_on(services: Services) -> No
         "issuer": "ANAMA",
         "source_url": "https://example.org/x",
     }
-    async with services.db.engine.connect() as connection:
+    async with services.store.db.engine.connect() as connection:
         before = await chats.data_version(connection)
         await connection.execute(insert(OfficialTotal).values(row))
         assert await chats.data_version(connection) > before
@@ -69,22 +69,24 @@ async def test_a_transaction_moves_the_version_on_however_much_it_writes(
 ) -> None:
     """Once per transaction on PostgreSQL (statement-level triggers remember it), once per row
     on SQLite: either way a reader sees that the data changed."""
-    async with services.db.engine.connect() as connection:
+    async with services.store.db.engine.connect() as connection:
         before = await chats.data_version(connection)
         for _ in range(3):
             await connection.execute(text("UPDATE official_totals SET note = note WHERE id = 1"))
         moved = await chats.data_version(connection) - before
         await connection.rollback()
-    postgresql = services.db.engine.dialect.name == "postgresql"
+    postgresql = services.store.db.engine.dialect.name == "postgresql"
     assert moved == (1 if postgresql else 3)
-    async with services.db.engine.connect() as connection:  # the next transaction moves it again
+    async with (
+        services.store.db.engine.connect() as connection
+    ):  # the next transaction moves it again
         await connection.execute(text("UPDATE official_totals SET note = note WHERE id = 1"))
         assert await chats.data_version(connection) == before + 1
         await connection.rollback()
 
 
 async def test_the_language_and_the_version_are_read_together(services: Services) -> None:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         version = await chats.data_version(connection)
         assert await chats.language_and_version(connection, None) == (None, version)
         assert await chats.language_and_version(connection, 1) == (None, version)
@@ -139,7 +141,7 @@ async def test_stats_are_read_once_per_question_and_again_after_any_change(
 
     # A new official figure written outside this process (as by an operator's SQL): the next
     # /stats reads the figures again and shows it.
-    async with sandbox.db.transaction() as session:
+    async with sandbox.store.db.transaction() as session:
         await session.execute(
             insert(OfficialTotal).values(
                 as_of=dt.date.today(),  # the latest official figure

@@ -50,7 +50,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
     services = build_services(settings.model_copy(update={"database_url": own}))
     await prepare_database(services)
     yield services
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 async def _subscribe(store: Services, chats: list[int], due: dt.datetime) -> None:

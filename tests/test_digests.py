@@ -11,8 +11,7 @@ import pytest_asyncio
 from sqlalchemy import delete, select, update
 
 from db import changes, digests, outbox, subscriptions
-from db.digests import Digest
-from db.domain.digests import DigestSettings
+from db.domain.digests import Digest, DigestSettings
 from db.domain.drafts import IncidentDraft
 from db.domain.records import DatePrecision
 from db.models import DigestItem, OutboxMessage, Subscription
@@ -35,7 +34,7 @@ def _render(digest: Digest) -> list[str]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def store(sandbox: Services) -> AsyncIterator[Services]:
     yield sandbox
-    async with sandbox.db.transaction() as session:
+    async with sandbox.store.db.transaction() as session:
         for model in (OutboxMessage, DigestItem, Subscription):
             await session.execute(delete(model).where(model.chat_id.in_([FIRST, SECOND])))
 
@@ -43,7 +42,7 @@ async def store(sandbox: Services) -> AsyncIterator[Services]:
 async def _period_from_now(services: Services, *chats: int) -> None:
     """Subscribed two days ago (so due), but the period starts now: after the dataset was loaded
     in this test session (its incidents were recorded then)."""
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         await session.execute(
             update(Subscription)
             .where(Subscription.chat_id.in_(chats))
@@ -53,24 +52,24 @@ async def _period_from_now(services: Services, *chats: int) -> None:
 
 async def _make_due(services: Services, chat_id: int) -> None:
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         await session.execute(
             update(Subscription).where(Subscription.chat_id == chat_id).values(next_due_at=past)
         )
 
 
 async def _decide(services: Services, chat_id: int) -> bool:
-    async with services.db.write() as session:
+    async with services.store.db.write() as session:
         return await digests.decide(session, chat_id, dt.datetime.now(dt.UTC), BAKU, _render)
 
 
 async def _deliver(services: Services) -> dict[int, list[str]]:
     now = dt.datetime.now(dt.UTC)
     sent: dict[int, list[str]] = {}
-    for row in await outbox.claim(services.db, "test", now):
+    for row in await outbox.claim(services.store.db, "test", now):
         if row.chat_id in (FIRST, SECOND):
             sent[row.chat_id] = list(row.parts)
-        async with services.db.transaction() as session:
+        async with services.store.db.transaction() as session:
             await outbox.mark_sent(session, row.id, "test", now)
     return sent
 

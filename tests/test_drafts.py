@@ -50,8 +50,8 @@ async def drafts(services: Services) -> AsyncIterator[tuple[Drafts, Clock, int]]
     deleted afterwards."""
     clock = Clock()
     user = next(_users)
-    yield Drafts(services.db, clock), clock, user
-    async with services.db.transaction() as session:
+    yield Drafts(services.store.db, clock), clock, user
+    async with services.store.db.transaction() as session:
         await session.execute(delete(DraftRow).where(DraftRow.user_id == user))
 
 
@@ -122,7 +122,7 @@ async def test_drafts_long_expired_are_cleaned_up_by_any_write(
     await store.put(_add(user, chat=2), {}, GRACE + 2 * HOUR)
     clock.now += GRACE + 90 * dt.timedelta(minutes=1)
     await store.put(_add(user, chat=3), {}, HOUR)
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         chats = (
             await connection.scalars(
                 select(DraftRow.chat_id).where(DraftRow.user_id == user).order_by("chat_id")
@@ -162,7 +162,7 @@ async def test_two_processes_racing_on_one_version_move_it_on_once(
     services: Services, drafts: tuple[Drafts, Clock, int]
 ) -> None:
     store, _, user = drafts
-    other = Drafts(services.db, store._clock)  # another process's store on the same database
+    other = Drafts(services.store.db, store._clock)  # another process's store on the same database
     key = _add(user)
     await store.put(key, {"step": "date"}, HOUR)
     await other.put(key, {"step": "district", "by": "other"}, HOUR, version=1)
@@ -271,14 +271,14 @@ async def instances(settings: Settings, services: Services) -> AsyncIterator[Ins
 
 
 async def _forget(services: Services, user: int) -> None:
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         await session.execute(delete(DraftRow).where(DraftRow.user_id == user))
 
 
 async def _expire(services: Services, user: int, kind: DraftKind) -> None:
     """Time passes for the user's drafts of ``kind`` (no process is left watching them)."""
     past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         found = await session.execute(
             update(DraftRow)
             .where(DraftRow.user_id == user, DraftRow.kind == kind.value)
@@ -288,7 +288,7 @@ async def _expire(services: Services, user: int, kind: DraftKind) -> None:
 
 
 async def _incidents(services: Services) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(Incident)) or 0)
 
 

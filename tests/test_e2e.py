@@ -411,14 +411,14 @@ async def test_database_outage_gets_a_localised_answer_and_the_bot_goes_on(
 ) -> None:
     add_reader(bot, user_id, "ru")
     services = _services(bot)
-    working, store = services.db, services.store
-    services.db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
-    services.store = Store(services.db, store.access.policy)
+    working, store = services.store.db, services.store
+    services.store.db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    services.store = Store(services.store.db, store.access.policy)
     try:
         text = _text(only(await bot.send(user_id, "/stats")))
     finally:
-        await services.db.dispose()
-        services.db, services.store = working, store
+        await services.store.db.dispose()
+        services.store.db, services.store = working, store
     assert text == Catalogs.load().translator("ru").gettext(
         "The database is temporarily unavailable. Please try again in a few minutes."
     )

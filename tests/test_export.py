@@ -68,7 +68,7 @@ def _filter(services: Services, query: str) -> IncidentFilter:
 
 async def _stored_sources(services: Services, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {i: [] for i in ids}
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         for incident_id, url in await connection.execute(
             select(IncidentSource.incident_id, IncidentSource.url)
             .where(IncidentSource.incident_id.in_(ids))
@@ -80,7 +80,7 @@ async def _stored_sources(services: Services, ids: list[int]) -> dict[int, list[
 
 async def _reference_ids(services: Services, f: IncidentFilter) -> list[int]:
     """The incidents the export must hold, read in one plain query."""
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return [
             int(i)
             for i in await connection.scalars(
@@ -298,14 +298,14 @@ async def test_no_row_is_lost_or_repeated_at_batch_boundaries(
     assert all(len(rows) == batch for rows in batches[:-1])
     ids = [row.id for rows in batches for row in rows]
     assert ids == await _reference_ids(services, f)
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         assert [row.id async for row in export.export_rows(connection, f, batch=BATCH)] == ids
 
 
 async def test_same_day_incidents_across_a_batch_boundary(services: Services) -> None:
     """Fuzuli's first two incidents share a day (2020-11-14): the keyset's id breaks the tie."""
     f = _filter(services, "Fuzuli 2020-11-14")
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         one = [row.id async for row in export.export_rows(connection, f, batch=1)]
     assert len(one) == 2 and one == sorted(one)
 
@@ -363,7 +363,7 @@ async def test_commas_quotes_and_newlines_round_trip_and_private_fields_stay_out
     fuzuli = gazetteer.by_key("fuzuli")
     assert fuzuli is not None
     day = dt.date(2019, 3, 5)
-    async with sandbox.db.write() as session:
+    async with sandbox.store.db.write() as session:
         published = await _add(
             session,
             day,

@@ -149,12 +149,12 @@ async def test_the_database_going_away_and_coming_back(
         # Back without a restart: the pool replaces its dead connections (pre-ping).
         assert only(await bot.send(user_id, "/stats 2023")).plain == before
         # Nothing was written while the server was away: /subscribe did not subscribe.
-        async with bot.services.db.session() as session:
+        async with bot.services.store.db.session() as session:
             assert await subscriptions.get(session, user_id) is None
         # And writes work again.
         subscribed = t._("Subscribed. You will get what is new {schedule}.").split("{")[0]
         assert subscribed in (only(await bot.send(user_id, "/subscribe daily")).plain or "")
-        async with bot.services.db.session() as session:
+        async with bot.services.store.db.session() as session:
             assert await subscriptions.get(session, user_id) is not None
         await bot.send(user_id, "/unsubscribe")  # the store as the test found it
 
@@ -227,7 +227,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
     services = build_services(settings.model_copy(update={"database_url": own}))
     await prepare_database(services)
     yield services
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 async def _start(store: Services, emulator: BotAPIEmulator, log: Path) -> Any:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from db.domain.gazetteer import DistrictEntry, Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
-from db.validation import MAX_COUNT, Invalid, check_count, check_url
+from db.domain.validation import MAX_COUNT, Invalid, check_count, check_url
 from handlers.forms import (
     check_date,
     check_value,

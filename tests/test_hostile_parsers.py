@@ -11,11 +11,11 @@ import datetime as dt
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from db.domain.csv_rows import parse_csv
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.problems import ProblemKind
 from db.domain.schedule import Frequency
-from db.imports import parse_csv
-from db.validation import (
+from db.domain.validation import (
     MAX_RECORD_ID,
     Invalid,
     check_count,

@@ -200,7 +200,7 @@ async def bot(settings: Settings, services: Services) -> AsyncIterator[EmulatedB
         }
         yield running
     # Digests the examples subscribed to are no business of other tests.
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         for model in (DigestItem, OutboxMessage, Subscription):
             await session.execute(delete(model).where(model.chat_id.in_(_users or [0])))
 

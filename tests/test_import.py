@@ -32,8 +32,9 @@ from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
 from db import changes, chats, queries, validation
-from db import imports as csv_parser
+from db.domain import csv_rows as csv_parser
 from db.domain import imports
+from db.domain.csv_rows import parse_csv
 from db.domain.drafts import COUNT_FIELDS, ImportReport
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter, Period
@@ -41,9 +42,8 @@ from db.domain.gazetteer import Gazetteer
 from db.domain.imports import COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import ChangeStatus, DatePrecision, Device
-from db.imports import parse_csv, present_lines
 from db.models import AuditEntry, Change, Incident
-from db.store.imports import ImportRequest, Operator, review_payload
+from db.store.imports import ImportRequest, Operator, present_lines, review_payload
 from handlers.context import Services
 from handlers.render import MAX_MESSAGE, injured_line, killed_line
 from handlers.render.imports import (
@@ -370,12 +370,12 @@ def test_too_many_rows(gazetteer: Gazetteer) -> None:
 
 
 def import_problem_kinds() -> set[ProblemKind]:
-    """Every kind of problem an import can report: those the parser (db.imports) names, and those
-    of the checks of db.validation (shared with the admin forms) that it calls."""
+    """Every kind of problem an import can report: those the parser (db.domain.csv_rows) names, and those
+    of the checks of db.domain.validation (shared with the admin forms) that it calls."""
     checks = [
         f
         for f in vars(csv_parser).values()
-        if inspect.isfunction(f) and f.__module__ == "db.validation"
+        if inspect.isfunction(f) and f.__module__ == "db.domain.validation"
     ]
     source = inspect.getsource(csv_parser) + "".join(inspect.getsource(f) for f in checks)
     return {ProblemKind[name] for name in re.findall(r"ProblemKind\.([A-Z0-9_]+)", source)}
@@ -488,12 +488,12 @@ def test_incident_numbers_are_shown_as_ranges() -> None:
 
 
 async def _count(services: Services, model: Any) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return int(await connection.scalar(select(func.count()).select_from(model)) or 0)
 
 
 async def _national(services: Services) -> Counts:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return (await queries.stats(connection, IncidentFilter(period=Period()))).counts
 
 
@@ -504,7 +504,7 @@ async def test_an_import_adds_new_rows_once_with_an_audit_entry_each(
     parsed = parse_csv(to_csv([*rows, rows[0]]), sandbox.gazetteer, TODAY)
     before = await _national(sandbox)
     audits = await _count(sandbox, AuditEntry)
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         assert await present_lines(connection, parsed.rows) == [6]
     report = await sandbox.store.imports.import_rows(ImportRequest(parsed.rows, Operator.SHELL))
     assert len(report.added) == 4 and report.skipped == (6,)
@@ -513,7 +513,7 @@ async def test_an_import_adds_new_rows_once_with_an_audit_entry_each(
     assert after.killed == before.killed + killed and after.injured == before.injured + injured
     # One audit entry per incident and one for the import, by the shell (actor NULL).
     assert await _count(sandbox, AuditEntry) == audits + 5
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         entries = (
             await connection.execute(
                 select(AuditEntry.action, AuditEntry.actor, AuditEntry.incident_id)
@@ -570,7 +570,7 @@ async def bot(settings: Settings) -> AsyncIterator[EmulatedBot]:
         # The Russian owner chose Russian (/language): what the bot sends them on its own, a
         # review request, is in the chat's stored language. (This file passed only after
         # test_admin.py, which makes the same choice for the same user.)
-        async with running.services.db.transaction() as session:
+        async with running.services.store.db.transaction() as session:
             await chats.set_chat_language(session, RU_OWNER, "ru")
         yield running
 
@@ -628,7 +628,7 @@ async def test_an_owner_imports_a_file_and_the_figures_follow(
     assert _has_line_starting(stats, killed_line(t, after.killed))
     assert _has_line_starting(stats, injured_line(t, after.injured))
     # The new incidents are the ones named, recorded by the owner.
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         ids = set(
             (
                 await connection.scalars(select(Incident.id).where(Incident.created_by == owner))
@@ -751,7 +751,7 @@ async def test_an_editors_import_waits_for_an_owner(
     # Nothing counts yet.
     assert await _count(sandbox, Incident) == incidents
     assert await _national(sandbox) == before
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         change = (
             await connection.execute(
                 select(Change.id, Change.status, Change.payload).order_by(Change.id.desc()).limit(1)
@@ -777,7 +777,7 @@ async def test_an_editors_import_waits_for_an_owner(
         id=change.id, user=OWNER
     )
     # The incidents are the editor's, applied with the change, in the audit trail.
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         entries = (
             await connection.execute(
                 select(AuditEntry.action, AuditEntry.actor).where(AuditEntry.change_id == change.id)
@@ -802,7 +802,7 @@ async def test_an_editor_withdraws_an_import_waiting_for_review(
     undo = _button(proposal, ru.pgettext("button", "Undo"))
     withdrawn = only(await bot.press(EDITOR, proposal.message_id, undo))
     assert "Nothing is waiting for review." in _plain(await bot.send(OWNER, "/pending"))
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         change_id, status = (
             await connection.execute(
                 select(Change.id, Change.status).order_by(Change.id.desc()).limit(1)

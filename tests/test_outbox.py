@@ -25,10 +25,10 @@ _chats = itertools.count(-200_000, -1)
 @pytest_asyncio.fixture(loop_scope="session")
 async def db(services: Services) -> AsyncIterator[Database]:
     """The test database, with the outbox emptied before and after."""
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         await session.execute(delete(OutboxMessage))
-    yield services.db
-    async with services.db.transaction() as session:
+    yield services.store.db
+    async with services.store.db.transaction() as session:
         await session.execute(delete(OutboxMessage))
 
 

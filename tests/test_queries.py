@@ -63,7 +63,7 @@ async def test_stats_match_the_dataset(services: Services, district, start, end,
         ),
         category,
     )
-    async with services.db.session() as session:
+    async with services.store.db.session() as session:
         result = await queries.stats(session, f)
     sums, count, latest = expected(district, start, end, category)
     assert result.incidents == count
@@ -126,7 +126,7 @@ async def test_official_comparison_picks_the_latest_by_the_end_of_the_period(
 async def test_month_precision_counts_only_when_its_whole_month_is_inside(
     services: Services,
 ) -> None:
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         incident = Incident(
             date=dt.date(2019, 5, 1),
             date_end=dt.date(2019, 5, 31),
@@ -137,7 +137,7 @@ async def test_month_precision_counts_only_when_its_whole_month_is_inside(
         )
         await writes.add_incident(session, incident)
     try:
-        async with services.db.session() as session:
+        async with services.store.db.session() as session:
 
             async def count(start: dt.date, end: dt.date) -> int:
                 result = await queries.stats(session, IncidentFilter(period=Period(start, end)))
@@ -154,7 +154,7 @@ async def test_month_precision_counts_only_when_its_whole_month_is_inside(
             ).latest
             assert latest is not None and latest.precision is DatePrecision.MONTH
     finally:
-        async with services.db.transaction() as session:
+        async with services.store.db.transaction() as session:
             stored = await session.get(Incident, incident.id)
             assert stored is not None
             await writes.delete_incident(session, stored)
@@ -162,7 +162,7 @@ async def test_month_precision_counts_only_when_its_whole_month_is_inside(
 
 async def test_incident_pages_are_latest_first_and_complete(services: Services) -> None:
     seen = []
-    async with services.db.session() as session:
+    async with services.store.db.session() as session:
         offset = 0
         while True:
             page = await listing.list_incidents(session, IncidentFilter(), offset=offset, limit=7)
@@ -177,11 +177,11 @@ async def test_incident_pages_are_latest_first_and_complete(services: Services) 
 
 
 async def test_chat_language_upsert(services: Services) -> None:
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         await chats.set_chat_language(session, 777, "az")
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         await chats.set_chat_language(session, 777, "ru")
-    async with services.db.session() as session:
+    async with services.store.db.session() as session:
         assert await chats.chat_language(session, 777) == "ru"
         assert await chats.chat_language(session, 778) is None
 
@@ -223,7 +223,7 @@ async def test_totals_agree_with_the_incidents_for_random_periods(services: Serv
         (dt.date(2022, 12, 31), dt.date(2022, 12, 31), DatePrecision.DAY),
     ]
     added = []
-    async with services.db.transaction() as session:
+    async with services.store.db.transaction() as session:
         for start, end, precision in extra:
             added.append(
                 await writes.add_incident(
@@ -243,7 +243,7 @@ async def test_totals_agree_with_the_incidents_for_random_periods(services: Serv
     rng = random.Random(20201110)
     first, span = dt.date(2020, 10, 1), (dt.date(2026, 6, 1) - dt.date(2020, 10, 1)).days
     try:
-        async with services.db.session() as session:
+        async with services.store.db.session() as session:
             for _ in range(150):
                 a = first + dt.timedelta(days=rng.randrange(span))
                 b = first + dt.timedelta(days=rng.randrange(span))
@@ -273,7 +273,7 @@ async def test_totals_agree_with_the_incidents_for_random_periods(services: Serv
                     ),
                 ) == (incidents, counts), f
     finally:
-        async with services.db.transaction() as session:
+        async with services.store.db.transaction() as session:
             for incident in added:
                 stored = await session.get(Incident, incident.id)
                 assert stored is not None
@@ -283,7 +283,7 @@ async def test_totals_agree_with_the_incidents_for_random_periods(services: Serv
 async def test_official_figures_come_from_named_authorities_with_any_stated_breakdown(
     services: Services,
 ) -> None:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         year_2021 = await queries.latest_official(
             connection, IncidentFilter(period=Period(dt.date(2021, 1, 1), dt.date(2021, 12, 31)))
         )

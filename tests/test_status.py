@@ -60,7 +60,7 @@ def _row(chat_id: int, at: dt.datetime, status: OutboxStatus, **extra: object) -
 async def outbox_runs(bot: EmulatedBot) -> AsyncIterator[dt.datetime]:
     """Two digest runs in the outbox: an older one, and the newest (two sent, one being sent,
     one waiting, one failed, one dropped); removed afterwards."""
-    db = bot.services.db
+    db = bot.services.store.db
     older = dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
     newest = dt.datetime(2031, 3, 2, 9, 0, 30, tzinfo=dt.UTC)
     sent = newest + dt.timedelta(seconds=40)
@@ -82,7 +82,7 @@ async def outbox_runs(bot: EmulatedBot) -> AsyncIterator[dt.datetime]:
 
 
 async def _direct_counts(services: Services) -> dict[str, int]:
-    async with services.db.session() as session:
+    async with services.store.db.session() as session:
 
         async def count(model: type, *where: object) -> int:
             return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
@@ -109,7 +109,7 @@ async def test_an_owner_sees_every_field(
     assert len(messages) == 1
     text = messages[0].plain or ""
     t = services.catalogs.translator(lang)  # the bot's, in the bot's time zone
-    database = database_name(services.db.url)
+    database = database_name(services.store.db.url)
     expected = [
         t._("Bot status"),
         t._("Version: {version}").format(version="0.1.0"),
@@ -162,7 +162,7 @@ async def test_an_owner_sees_every_field(
 async def test_the_last_run_is_read_from_the_newest_rows(
     bot: EmulatedBot, outbox_runs: dt.datetime
 ) -> None:
-    async with bot.services.db.read() as connection:
+    async with bot.services.store.db.read() as connection:
         run = await last_digest_run(connection)
     assert run is not None
     assert run.decided_at == outbox_runs

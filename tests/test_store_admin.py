@@ -50,7 +50,9 @@ def _official(as_of: dt.date) -> OfficialDraft:
 
 def _store(services: Services, *, review: bool = True) -> Store:
     """A store of its own (its policy can change without touching the shared services')."""
-    return Store(services.db, Policy(frozenset({OWNER, SECOND_OWNER}), review_required=review))
+    return Store(
+        services.store.db, Policy(frozenset({OWNER, SECOND_OWNER}), review_required=review)
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

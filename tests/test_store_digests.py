@@ -16,8 +16,8 @@ import pytest_asyncio
 from sqlalchemy import delete
 
 from db import outbox, subscriptions
-from db.digests import Digest, Render
-from db.domain.digests import DigestSettings, SubscriptionView
+from db.digests import Render
+from db.domain.digests import Digest, DigestSettings, SubscriptionView
 from db.domain.filters import Category
 from db.domain.records import OutboxStatus, SubscriptionEnd
 from db.domain.schedule import Frequency
@@ -51,7 +51,7 @@ async def store(services: Services) -> AsyncIterator[Store]:
     before and after."""
 
     async def clean() -> None:
-        async with services.db.transaction() as session:
+        async with services.store.db.transaction() as session:
             await session.execute(delete(OutboxMessage))
             for model in (DigestItem, Subscription):
                 await session.execute(delete(model).where(model.chat_id.in_(CHATS)))

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.csv_import import import_file
+from db.domain.csv_rows import parse_csv
 from db.domain.records import ChangeKind, ChangeStatus
-from db.imports import parse_csv
 from db.models import AuditEntry, Change, Incident
 from db.store.errors import NotAllowed
 from db.store.imports import ImportOutcome, ImportRequest, ImportResult, Imports, Operator
@@ -31,7 +31,7 @@ READER = 8282
 
 async def _counts(services: Services) -> tuple[int, ...]:
     """Incidents, changes and audit entries in the store."""
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         return tuple(
             [
                 int(await connection.scalar(select(func.count()).select_from(model)) or 0)
@@ -61,7 +61,7 @@ async def test_an_owners_import_applies_at_once(sandbox: Services) -> None:
     assert len(result.added) == 4 and result.skipped == () and result.change_id is None
     assert result.added_drafts == [draft for _, draft in rows]
     assert (await _counts(sandbox))[:2] == (incidents + 4, changes_before)
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         creators = set(
             (
                 await connection.scalars(
@@ -85,7 +85,7 @@ async def test_an_editors_import_with_review_on_is_a_pending_change(sandbox: Ser
     assert result.outcome is ImportOutcome.PROPOSED
     assert result.skipped == (6,) and result.added == () and result.change_id is not None
     assert (await _counts(sandbox))[:2] == (incidents, changes_before + 1)
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         change = (
             await connection.execute(
                 select(
@@ -164,7 +164,7 @@ async def test_rows_in_the_store_or_repeated_in_the_file_are_skipped(sandbox: Se
     again = await imports.import_rows(ImportRequest(rows, OWNER))
     assert again.added == () and again.skipped == (2, 3, 4, 5)
     # The shell's import is recorded with no actor.
-    async with sandbox.db.read() as connection:
+    async with sandbox.store.db.read() as connection:
         actor = await connection.scalar(
             select(Incident.created_by).where(Incident.id == result.added[0])
         )

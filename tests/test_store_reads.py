@@ -22,7 +22,7 @@ YEAR_2023 = Period(dt.date(2023, 1, 1), dt.date(2023, 12, 31))
 
 
 async def _published(services: Services) -> int:
-    async with services.db.read() as connection:
+    async with services.store.db.read() as connection:
         found = await connection.scalar(
             select(func.count())
             .select_from(Incident)
@@ -128,7 +128,7 @@ async def test_an_export_reads_one_snapshot(sandbox: Services) -> None:
     async with aclosing(services.store.exports.batches(f, batch=7)) as batches:
         async for rows in batches:
             if not seen:  # the first batch is read: now another process records an incident
-                async with services.db.transaction() as session:
+                async with services.store.db.transaction() as session:
                     added = await writes.add_incident(
                         session,
                         Incident(

@@ -42,7 +42,7 @@ async def bot(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterat
 async def store(sandbox: Services) -> AsyncIterator[Services]:
     yield sandbox
     chats = list(USERS)
-    async with sandbox.db.transaction() as session:
+    async with sandbox.store.db.transaction() as session:
         for model in (OutboxMessage, DigestItem, Subscription):
             await session.execute(delete(model).where(model.chat_id.in_(chats)))
 

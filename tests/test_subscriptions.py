@@ -18,7 +18,7 @@ CHAT = -100_900
 
 
 async def test_subscribe_change_end_and_resume(services: Services) -> None:
-    db = services.db
+    db = services.store.db
     settings = DigestSettings(districts=(3, 1), category=Category.CIVILIAN)
     async with db.write() as session:
         view = await subscriptions.subscribe(session, CHAT, settings, 4242, NOW, BAKU)

@@ -53,7 +53,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
     own = await own_database(settings, tmp_path, "hooks")
     services = build_services(settings.model_copy(update={"database_url": own}))
     yield services
-    await services.db.dispose()
+    await services.store.db.dispose()
 
 
 def _env(

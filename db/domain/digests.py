@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from db.domain.filters import Category
+from db.domain.listing import IncidentRow
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import MONDAY, Frequency
+from db.domain.stats import Stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +63,41 @@ class Delivery:
     sent: int = 0
     failed: int = 0
     ended: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    incident_id: int
+    #: The incident as this chat was sent it, and as it is now (``db.domain.drafts.snapshot`` form).
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    subscription: SubscriptionView
+    #: The language the chat chose with /language, if it did (else the one it subscribed in).
+    chat_language: str | None
+    start: dt.datetime
+    end: dt.datetime
+    new: tuple[IncidentRow, ...]
+    new_total: int
+    corrections: tuple[Correction, ...]
+    totals: Stats
+    #: The version each new incident is shown at.
+    new_versions: dict[int, int]
+
+    @property
+    def language(self) -> str | None:
+        return self.chat_language or self.subscription.language
+
+    @property
+    def empty(self) -> bool:
+        return not self.new and not self.corrections
+
+    @property
+    def shown(self) -> list[tuple[int, int]]:
+        """[incident id, version] of what this digest shows (recorded once it is sent)."""
+        return [(row.id, self.new_versions.get(row.id, 1)) for row in self.new] + [
+            (c.incident_id, int(c.after["version"])) for c in self.corrections
+        ]

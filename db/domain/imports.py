@@ -1,6 +1,6 @@
 """The CSV format of an import of incidents, as pure types: the columns of the dataset's
 ``incidents.csv`` (see ``db/seed/azerbaijan/README.md``), the limits of a file, what counts as a
-CSV file, and one problem found in a file (the parser is ``db.imports``, the rendering layer
+CSV file, and one problem found in a file (the parser is ``db.domain.csv_rows``, the rendering layer
 words each problem in the reader's language).
 """
 

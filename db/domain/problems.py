@@ -1,7 +1,7 @@
 """Every problem the bot can find in what a user typed or sent, as one enum.
 
 A problem is found by the parser of command arguments (``handlers.parsing``), by the checks of
-admin forms (``db.validation``) or by the CSV importer (``db.imports``); the same kind means the same
+admin forms (``db.domain.validation``) or by the CSV importer (``db.domain.csv_rows``); the same kind means the same
 thing wherever it is found, and the rendering layer words each kind in the reader's language.
 """
 

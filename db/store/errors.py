@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import enum
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from db.domain.roles import Role
+
+#: Errors that mean the database cannot be reached now (not that a statement was wrong: an
+#: IntegrityError, say, is a bug and gets the ordinary apology).
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, ConnectionError, TimeoutError)
+
+
+def is_unavailable(
+    error: BaseException | None, besides: tuple[type[BaseException], ...] = ()
+) -> bool:
+    """Whether ``error``, or what caused it (a few links down), is the database being out of
+    reach; errors of the types ``besides`` never count (the caller's own kinds of failure)."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, UNAVAILABLE) and not isinstance(error, besides):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
 
 
 class StoreError(Exception):

@@ -1,7 +1,7 @@
 """Imports of incidents from a CSV file: one path for an admin's file in the chat and for
 ``python -m bot import`` at the shell.
 
-The file is parsed first (``db.imports.parse_csv``, pure: its problems are the caller's to word);
+The file is parsed first (``db.domain.csv_rows.parse_csv``, pure: its problems are the caller's to word);
 :meth:`Imports.import_rows` then decides, for whoever asks, whether the rows are added at once or
 kept as one change of kind IMPORT for an owner to approve, and adds all of them or none, skipping
 the rows the store has already.
@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from db.changes import import_incidents
-from db.domain.drafts import ImportReport, IncidentDraft
+from db.domain.drafts import COUNT_FIELDS, ImportReport, IncidentDraft, natural_key
 from db.domain.records import ChangeKind
 from db.domain.roles import Role
-from db.imports import present_lines
+from db.models import Incident, IncidentSource
+from db.queries import Reader
 from db.session import Database
 from db.store.access import Access
 from db.store.proposals import Proposal, proposal, propose
@@ -151,3 +154,30 @@ class Imports:
             )
             kept = await proposal(session, change, self._access.policy.owners)
         return ImportResult(ImportOutcome.PROPOSED, request.rows, skipped, proposal=kept)
+
+
+# -- what the store has ---------------------------------------------------------------------------
+
+
+async def present_lines(db: Reader, rows: Sequence[tuple[int, IncidentDraft]]) -> list[int]:
+    """The lines an import would skip now: rows already in the store (by natural key, as
+    ``changes.import_incidents`` decides) and rows repeated earlier in the file. Reads only."""
+    present = {
+        tuple(r)
+        for r in await db.execute(
+            select(
+                Incident.date,
+                Incident.district_id,
+                *(getattr(Incident, name) for name in COUNT_FIELDS),
+                IncidentSource.url,
+            ).join(IncidentSource, IncidentSource.incident_id == Incident.id)
+        )
+    }
+    skipped = []
+    for line, draft in rows:
+        key = natural_key(draft)
+        if key in present:
+            skipped.append(line)
+        else:
+            present.add(key)
+    return skipped

@@ -16,7 +16,7 @@ from db.domain.figures import Counts
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import Device
-from db.validation import MAX_NOTE, MAX_PLACE, FormProblem
+from db.domain.validation import MAX_NOTE, MAX_PLACE, FormProblem
 from handlers.callbacks import AddAction, AddButton, AddStep
 from handlers.render import DEVICE_LABELS, Rendered, bold, escape, incident_counts
 from handlers.render.incidents import FIELD_LABELS, draft_card

@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.digests import Correction, Digest
-from db.domain.digests import SubscriptionView
+from db.domain.digests import Correction, Digest, SubscriptionView
 from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.listing import IncidentRow

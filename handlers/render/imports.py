@@ -15,8 +15,8 @@ from db.domain.gazetteer import Gazetteer
 from db.domain.imports import COLUMNS, MAX_FILE_BYTES, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision
+from db.domain.validation import FormProblem
 from db.store.imports import added_drafts
-from db.validation import FormProblem
 from handlers.render import (
     MAX_MESSAGE,
     Rendered,

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import Device
+from db.domain.validation import FormProblem
 from db.store.errors import ChangeRefused, Refusal
-from db.validation import FormProblem
 from handlers.forms import INCIDENT_KEYS
 from handlers.render import bold, escape
 from locales.i18n import Translator

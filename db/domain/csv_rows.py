@@ -5,7 +5,7 @@ store has already. The import itself (all or nothing, review) is ``db.store.impo
 :func:`parse_csv` is pure: it reads the file's bytes and returns the rows as drafts, or the
 problems found, each with its line and column, its kind, the value and the limit broken. The
 rendering layer words them in the reader's language. Any problem anywhere means nothing is
-imported. The checks of single values are those of the admin forms (``db.validation``).
+imported. The checks of single values are those of the admin forms (``db.domain.validation``).
 """
 
 from __future__ import annotations
@@ -19,16 +19,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
-from sqlalchemy import select
-
-from db.domain.drafts import COUNT_FIELDS, IncidentDraft, date_span, natural_key
+from db.domain.drafts import COUNT_FIELDS, IncidentDraft, date_span
 from db.domain.gazetteer import Gazetteer
 from db.domain.imports import COLUMNS, MAX_ROWS, MAX_TITLE, REQUIRED_COLUMNS, ImportProblem
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
-from db.models import Incident, IncidentSource
-from db.queries import Reader
-from db.validation import (
+from db.domain.validation import (
     MAX_ACTIVITY,
     MAX_NOTE,
     MAX_PLACE,
@@ -130,7 +126,7 @@ def _date(
 
 
 def _checked(line: int, column: str, check: Callable[[], T]) -> T:
-    """A check shared with the admin forms (``db.validation``), its problem placed in the file."""
+    """A check shared with the admin forms (``db.domain.validation``), its problem placed in the file."""
     try:
         return check()
     except Invalid as exc:
@@ -315,30 +311,3 @@ def parse_csv(data: bytes, gazetteer: Gazetteer, today: dt.date) -> ParsedFile:
     if not drafts:
         return ParsedFile(problems=(ImportProblem(ProblemKind.NO_ROWS),))
     return ParsedFile(rows=tuple(drafts))
-
-
-# -- what the store has ---------------------------------------------------------------------------
-
-
-async def present_lines(db: Reader, rows: Sequence[tuple[int, IncidentDraft]]) -> list[int]:
-    """The lines an import would skip now: rows already in the store (by natural key, as
-    ``changes.import_incidents`` decides) and rows repeated earlier in the file. Reads only."""
-    present = {
-        tuple(r)
-        for r in await db.execute(
-            select(
-                Incident.date,
-                Incident.district_id,
-                *(getattr(Incident, name) for name in COUNT_FIELDS),
-                IncidentSource.url,
-            ).join(IncidentSource, IncidentSource.incident_id == Incident.id)
-        )
-    }
-    skipped = []
-    for line, draft in rows:
-        key = natural_key(draft)
-        if key in present:
-            skipped.append(line)
-        else:
-            present.add(key)
-    return skipped

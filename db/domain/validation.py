@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from db.domain.drafts import COUNT_FIELDS
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
 from db.domain.records import Device
@@ -112,3 +113,25 @@ def check_device(key: str, value: str) -> Device:
         if word == device.value:
             return device
     raise Invalid(FormProblem(ProblemKind.UNKNOWN_DEVICE, key, clean(value)[:40]))
+
+
+def official_total_problems(row: dict[str, int | None]) -> list[str]:
+    """The sums that an official total states and that do not add up (empty when consistent):
+    parts that are all stated must add up to the whole, and parts stated must not exceed it."""
+    ck, ci, mk, mi = (row.get(name) for name in COUNT_FIELDS)
+    killed, injured, total = row.get("killed"), row.get("injured"), row.get("total")
+    checks = [
+        ("civilian_killed + military_killed = killed", (ck, mk), killed),
+        ("civilian_injured + military_injured = injured", (ci, mi), injured),
+        ("killed + injured = total", (killed, injured), total),
+        ("civilian + military = total", (ck, ci, mk, mi), total),
+    ]
+    problems = []
+    for label, parts, whole in checks:
+        stated = [p for p in parts if p is not None]
+        if whole is None:
+            continue
+        # All parts stated: they must add up; some stated: they must not exceed the whole.
+        if (len(stated) == len(parts) and sum(stated) != whole) or sum(stated) > whole:
+            problems.append(label)
+    return problems
