@@ -194,6 +194,7 @@ def build_application(
     return application
 
 
+# Long on purpose: every handler registered in one place, in order (the order decides matches).
 def register_handlers(application: BotApplication) -> None:
     """Every handler, feature by feature. Group 0 holds one handler per update kind; the first
     match wins, so the catch-all for unknown commands comes last."""
