@@ -223,7 +223,7 @@ async def _seed_districts(session: AsyncSession, path: Path, report: SeedReport)
     await session.flush()
 
 
-# One pass over the file: rows read, checked and added in turn (issue 16 rewrites the loader).
+# One pass over the file: each row read, checked and added in turn, as the file orders them.
 async def _seed_incidents(
     session: AsyncSession, path: Path, gazetteer: Gazetteer, report: SeedReport
 ) -> None:
