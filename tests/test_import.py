@@ -31,9 +31,9 @@ from bot.config import DEFAULT_SEED_DIR, Settings
 from bot.emulator import SentMessage
 from bot.emulator.html import message_length
 from bot.harness import EmulatedBot, TrackedApplication
-from db import changes, chats, queries, validation
+from db import changes, chats, queries
 from db.domain import csv_rows as csv_parser
-from db.domain import imports
+from db.domain import imports, validation
 from db.domain.csv_rows import parse_csv
 from db.domain.drafts import COUNT_FIELDS, ImportReport
 from db.domain.figures import Counts
