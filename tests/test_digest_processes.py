@@ -56,7 +56,7 @@ async def store(settings: Settings, tmp_path: Path) -> AsyncIterator[Services]:
 async def _subscribe(store: Services, chats: list[int], due: dt.datetime) -> None:
     """Digests falling due at ``due``; sent even with nothing new (one message each)."""
     now = dt.datetime.now(dt.UTC)
-    async with store.db.write() as session:
+    async with store.store.db.write() as session:
         for chat in chats:
             await subscriptions.subscribe(
                 session, chat, DigestSettings(send_empty=True), chat, now, store.settings.tz
@@ -113,7 +113,7 @@ def _received(emulator: BotAPIEmulator, chats: list[int]) -> Counter[int]:
 
 
 async def _outbox(store: Services) -> list[tuple[int, OutboxStatus, str | None]]:
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         rows = await session.execute(
             select(OutboxMessage.chat_id, OutboxMessage.status, OutboxMessage.claimed_by)
         )

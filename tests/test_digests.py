@@ -75,7 +75,7 @@ async def _deliver(services: Services) -> dict[int, list[str]]:
 
 
 async def test_a_digest_of_new_incidents_then_of_a_correction(store: Services) -> None:
-    db = store.db
+    db = store.store.db
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     async with db.write() as session:
         for chat in (FIRST, SECOND):
@@ -138,7 +138,7 @@ def _fields(draft: IncidentDraft) -> dict[str, object]:
 
 async def test_an_empty_digest_is_sent_only_when_asked_for(store: Services) -> None:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
-    async with store.db.write() as session:
+    async with store.store.db.write() as session:
         await subscriptions.subscribe(
             session, FIRST, DigestSettings(send_empty=True), OWNER, start, BAKU
         )

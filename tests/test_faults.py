@@ -246,7 +246,7 @@ async def _start(store: Services, emulator: BotAPIEmulator, log: Path) -> Any:
 async def _consistent(store: Services) -> dict[int, tuple[int, int]]:
     """Checks what a half-done write would break; returns each incident's (version,
     civilian_injured)."""
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         # The pre-aggregated figures are exactly what the incidents add up to.
         expected = {
             (r["grain"], r["district"], r["date"], r["date_end"]): tuple(
@@ -302,7 +302,7 @@ async def _consistent(store: Services) -> dict[int, tuple[int, int]]:
 async def test_killed_at_random_points_of_admin_writes(store: Services, tmp_path: Path) -> None:
     emulator = BotAPIEmulator(token="123456789:FAULT-KILL", limits=RateLimits(enabled=False))
     emulator.add_private_chat(OWNER, first_name="Owner", language_code="en")
-    async with store.db.read() as connection:
+    async with store.store.db.read() as connection:
         ids = [
             int(i)
             for i in (

@@ -127,7 +127,7 @@ async def test_blocked_and_deactivated_subscribers_are_ended(
     app = bot.app
     assert isinstance(app, TrackedApplication)
     await app.expect(update["update_id"])
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         gone = await subscriptions.get(session, GONE)
     assert gone is not None and not gone.active and gone.ended_reason is SubscriptionEnd.BLOCKED
     # A deactivated account answers 403 to the first send: ended, not retried.
@@ -138,7 +138,7 @@ async def test_blocked_and_deactivated_subscribers_are_ended(
     since = len(bot.emulator.requests)
     summary = await _digest_now(bot)
     assert "subscriptions ended: 1" in summary
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         en = await subscriptions.get(session, EN)
     assert en is not None and en.ended_reason is SubscriptionEnd.BLOCKED
     assert (await _digest_now(bot)).endswith("subscriptions ended: 0")
@@ -176,7 +176,7 @@ async def test_a_thousand_subscribers_each_get_exactly_one_digest(
     first = 800_000
     readers = {first + i: ("az", "en", "ru")[i % 3] for i in range(1000)}
     now = dt.datetime.now(dt.UTC)
-    async with store.db.write() as session:
+    async with store.store.db.write() as session:
         for user, lang in readers.items():
             bot.emulator.add_private_chat(user, first_name="Reader", language_code=lang)
             await subscriptions.subscribe(
@@ -205,7 +205,7 @@ async def test_a_thousand_subscribers_each_get_exactly_one_digest(
         assert (await _digest_now(bot)).startswith("digests decided: 0 · sent: 0")
         assert not [m for m in bot.emulator.sent[since:] if m.chat_id in readers]
     finally:
-        async with store.db.transaction() as session:
+        async with store.store.db.transaction() as session:
             for model in (OutboxMessage, DigestItem, Subscription):
                 await session.execute(delete(model).where(model.chat_id.in_(list(readers))))
 
@@ -218,11 +218,11 @@ async def test_in_a_group_only_its_admins_change_the_digest(
     try:
         refused = _text(await bot.send(LATE, "/subscribe", chat_id=group))
         assert refused == "In a group, only its admins can change the digest."
-        async with store.db.session() as session:
+        async with store.store.db.session() as session:
             assert await subscriptions.get(session, group) is None
         subscribed = _text(await bot.send(RU, "/subscribe weekly", chat_id=group))
         assert subscribed.startswith("Подписка оформлена.")  # the group admin writes in Russian
-        async with store.db.session() as session:
+        async with store.store.db.session() as session:
             view = await subscriptions.get(session, group)
         assert view is not None and view.active
         assert _text(await bot.send(LATE, "/unsubscribe", chat_id=group)) == refused
@@ -231,12 +231,12 @@ async def test_in_a_group_only_its_admins_change_the_digest(
         app = bot.app
         assert isinstance(app, TrackedApplication)
         await app.expect(update["update_id"])
-        async with store.db.session() as session:
+        async with store.store.db.session() as session:
             ended = await subscriptions.get(session, group)
         assert ended is not None and not ended.active
         assert ended.ended_reason is SubscriptionEnd.REMOVED
     finally:
-        async with store.db.transaction() as session:
+        async with store.store.db.transaction() as session:
             await session.execute(delete(Subscription).where(Subscription.chat_id == group))
 
 
@@ -249,7 +249,7 @@ async def _subscribed_before_the_dataset(store: Services, *chats: int) -> None:
     from db.domain.digests import DigestSettings
 
     now = dt.datetime.now(dt.UTC)
-    async with store.db.write() as session:
+    async with store.store.db.write() as session:
         for chat in chats:
             await subscriptions.subscribe(
                 session, chat, DigestSettings(), chat, now, store.settings.tz, language="en"
@@ -275,11 +275,11 @@ async def test_a_long_digest_cut_by_a_failure_resumes_where_it_stopped(
     assert "sent: 0 · failed: 1" in await _digest_now(bot)
     first = [m.plain for m in bot.emulator.sent[since:] if m.chat_id == LONG]
     assert len(first) == 1
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         (row,) = await outbox.rows_of_chat(session, LONG)
     assert row.status is OutboxStatus.PENDING and row.last_error == "NetworkError: Bad Gateway"
     # The retry (made due now instead of after its backoff) sends the rest, not the first again.
-    async with store.db.transaction() as session:
+    async with store.store.db.transaction() as session:
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row.id)
@@ -287,7 +287,7 @@ async def test_a_long_digest_cut_by_a_failure_resumes_where_it_stopped(
         )
     assert "sent: 1 · failed: 0" in await _digest_now(bot)
     received = [m.plain for m in bot.emulator.sent[since:] if m.chat_id == LONG]
-    async with store.db.session() as session:
+    async with store.store.db.session() as session:
         parts = (
             await session.scalars(select(OutboxMessage.parts).where(OutboxMessage.id == row.id))
         ).one()

@@ -192,10 +192,10 @@ async def test_two_webhook_processes_answer_each_update_once_and_share_the_diges
             for port, process in zip(ports, processes, strict=True):
                 await _listening(port, process, log)
             # Started together on an empty database: migrated and seeded once, in turn.
-            assert await migrate.current_revision(store.db) == migrate.head_revision()
+            assert await migrate.current_revision(store.store.db) == migrate.head_revision()
             with (DEFAULT_SEED_DIR / "incidents.csv").open(encoding="utf-8") as dataset:
                 incidents = len(list(csv.DictReader(dataset)))
-            async with store.db.session() as session:
+            async with store.store.db.session() as session:
                 assert await session.scalar(select(func.count(Incident.id))) == incidents
             for user in users:
                 emulator.user_sends(user, "/stats")
