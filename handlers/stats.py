@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
 from handlers.context import BotContext, language_chat
 from handlers.parsing import parse_comparison, parse_filters
@@ -41,17 +41,24 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
     day = context.today()
     by = compiled_by(context)
     replies = services.stats_replies
-    # The chat's language and the data version in one statement; the figures only when this
-    # reply was not rendered already from the data as they are.
-    stored, version = await services.store.chats.language_and_version(language_chat(update))
-    t = context.choose_translator(update, stored)
-    key = (f, t.lang, day, by)
-    rendered = replies.get(version, key)
+
+    def kept(stored: str | None, version: int) -> tuple[str, InlineKeyboardMarkup] | None:
+        t = context.choose_translator(update, stored)
+        found: tuple[str, InlineKeyboardMarkup] | None = replies.get(version, (f, t.lang, day, by))
+        return found
+
+    # The chat's language and the data version in one statement, then the figures (on the same
+    # connection) only when this reply was not rendered already from the data as they are.
+    read = await services.store.stats.report_unless_kept(
+        language_chat(update), f, today=day, lookup=kept
+    )
+    rendered = read.kept
     if rendered is None:
-        report = await services.store.stats.report(f, today=day)
-        text = render_stats(t, services.gazetteer, report, compiled_by=by, today=day)
+        assert read.report is not None
+        t = await context.translator(update)  # chosen by ``kept`` from the language read
+        text = render_stats(t, services.gazetteer, read.report, compiled_by=by, today=day)
         rendered = (text, stats_keyboard(t, services.gazetteer, f))
-        replies.put(version, key, rendered)
+        replies.put(read.version, (f, t.lang, day, by), rendered)
     await reply(update, *rendered)
 
 

@@ -154,3 +154,26 @@ async def test_the_status_names_the_database_and_the_schema(services: Services) 
     assert status.revision is not None and status.revision == status.head_revision
     assert status.database.kind in ("SQLite", "PostgreSQL")
     assert status.published_incidents == await _published(services)
+
+
+async def test_a_report_is_read_only_when_nothing_is_kept_for_the_version(
+    services: Services,
+) -> None:
+    await services.store.chats.set_language(-880_003, "az")
+    asked: list[tuple[str | None, int]] = []
+
+    def nothing(language: str | None, version: int) -> str | None:
+        asked.append((language, version))
+        return None
+
+    f = IncidentFilter(period=YEAR_2023)
+    today = dt.date(2024, 6, 1)
+    read = await services.store.stats.report_unless_kept(-880_003, f, today=today, lookup=nothing)
+    version = await services.store.chats.data_version()
+    assert asked == [("az", version)]
+    assert (read.language, read.version, read.kept) == ("az", version, None)
+    assert read.report == await services.store.stats.report(f, today=today)
+    kept = await services.store.stats.report_unless_kept(
+        None, f, today=today, lookup=lambda language, version: f"kept at {version}"
+    )
+    assert (kept.language, kept.kept, kept.report) == (None, f"kept at {version}", None)

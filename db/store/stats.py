@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from db import queries
+from db import chats, queries
 from db.domain.filters import IncidentFilter, Period
 from db.domain.series import MonthlySeries
 from db.domain.stats import (
@@ -25,6 +28,19 @@ from db.series import monthly_series
 from db.session import Database
 from db.totals import month_bounds
 
+K = TypeVar("K")
+
+
+@dataclass(frozen=True, slots=True)
+class KeptOrRead(Generic[K]):
+    """What :meth:`StatsReads.report_unless_kept` found: the chat's stored language and the data
+    version, then either what the caller kept for them or the report read."""
+
+    language: str | None
+    version: int
+    kept: K | None
+    report: StatsReport | None
+
 
 class StatsReads:
     """The figures readers ask for; each method one read of the store."""
@@ -36,6 +52,26 @@ class StatsReads:
         """Everything /stats shows for ``f`` (see :func:`stats_report`)."""
         async with self._db.read() as connection:
             return await stats_report(connection, f, today=today)
+
+    async def report_unless_kept(
+        self,
+        chat_id: int | None,
+        f: IncidentFilter,
+        *,
+        today: dt.date,
+        lookup: Callable[[str | None, int], K | None],
+    ) -> KeptOrRead[K]:
+        """/stats with a cache of its replies: the chat's language and the data version in one
+        statement, then ``lookup(language, version)`` (what the caller kept for them), and only
+        when it kept nothing the report, on the same connection (one read transaction: the
+        report is of the version read)."""
+        async with self._db.read() as connection:
+            language, version = await chats.language_and_version(connection, chat_id)
+            kept = lookup(language, version)
+            report = None
+            if kept is None:
+                report = await stats_report(connection, f, today=today)
+        return KeptOrRead(language, version, kept, report)
 
     async def compare(self, left: IncidentFilter, right: IncidentFilter) -> Comparison:
         async with self._db.read() as connection:
