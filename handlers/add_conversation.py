@@ -83,7 +83,7 @@ async def add_entry(conv: Conversation) -> None:
     if text.strip():
         if _is_private(update) and await conv.end():
             await reply(update, render_dropped(t))
-        await add_one_line(update, context, role, text)
+        await add_one_line(update, context, text)
         return
     if not _is_private(update):
         await reply(update, render_private_only(t))
@@ -163,7 +163,7 @@ async def on_button(conv: Conversation) -> None:
     elif button.action is AddAction.CANCEL:
         await cancel_button(conv, t)
     elif progress.step is None and button.action in PREVIEW_ACTIONS:
-        await preview_button(conv, progress, button, role, t)
+        await preview_button(conv, progress, button, t)
     elif progress.step is not None and button.action in (
         STEP_ACTIONS[progress.step] | {AddAction.PREVIEW}
     ):

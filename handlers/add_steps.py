@@ -13,7 +13,6 @@ from typing import Any
 
 from telegram import Update
 
-from db.domain.roles import Role
 from handlers.add_answers import Rejected, button_answer, parse_answer
 from handlers.add_progress import Conversation, Progress
 from handlers.callbacks import AddAction, AddButton, AddStep
@@ -159,7 +158,7 @@ async def answer_button(
 
 
 async def preview_button(
-    conv: Conversation, progress: Progress, button: AddButton, role: Role, t: Translator
+    conv: Conversation, progress: Progress, button: AddButton, t: Translator
 ) -> None:
     """Confirm, Edit, a field to answer again, or Back, under the preview."""
     update = conv.update
@@ -167,7 +166,7 @@ async def preview_button(
     if button.action is AddAction.CONFIRM:
         await conv.take(progress)  # the one update that ends it: a second press is refused
         await _answer_query(update)
-        await submit_draft(update, conv.context, draft_from(progress.answers), role)
+        await submit_draft(update, conv.context, draft_from(progress.answers))
         return
     if button.action is AddAction.EDIT:
         await conv.save(progress, t)

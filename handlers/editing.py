@@ -121,7 +121,6 @@ async def submit_draft(
     update: Update,
     context: BotContext,
     draft: IncidentDraft,
-    role: Role,  # the sender's role as the handler checked it; the store decides again
     *,
     confirmed: bool = False,
 ) -> None:
@@ -151,7 +150,7 @@ async def submit_draft(
     await respond(update, render_added(t, services.gazetteer, recorded.incident_id, recorded.after))
 
 
-async def add_one_line(update: Update, context: BotContext, role: Role, text: str) -> None:
+async def add_one_line(update: Update, context: BotContext, text: str) -> None:
     """``/add date=... district=... source=... civilian_injured=1 ...``"""
     services = context.services
     t = await context.translator(update)
@@ -161,7 +160,7 @@ async def add_one_line(update: Update, context: BotContext, role: Role, text: st
             update, render_form_problems(t, services.gazetteer, parsed.problems, add_usage(t))
         )
         return
-    await submit_draft(update, context, draft, role)
+    await submit_draft(update, context, draft)
 
 
 async def draft_button(update: Update, context: BotContext) -> None:
@@ -182,7 +181,7 @@ async def draft_button(update: Update, context: BotContext) -> None:
     if decoded[0] is DraftAction.CANCEL:
         await edit(update, render_cancelled(t))
         return
-    await submit_draft(update, context, draft, role, confirmed=True)
+    await submit_draft(update, context, draft, confirmed=True)
 
 
 # -- /edit, /retract, /restore ---------------------------------------------------------------------
