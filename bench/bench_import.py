@@ -23,28 +23,13 @@ import support
 
 from bot.config import DEFAULT_SEED_DIR
 from db.domain.csv_rows import parse_csv
+from db.domain.imports import COLUMNS
 from db.seed import prepare
 from db.session import Database
 from db.store import Store
 from db.store.access import Policy
 from db.store.imports import ImportRequest, Operator
 
-COLUMNS = [
-    "date",
-    "date_precision",
-    "district",
-    "settlement",
-    "civilian_killed",
-    "civilian_injured",
-    "military_killed",
-    "military_injured",
-    "device",
-    "activity",
-    "description",
-    "source_url",
-    "source_title",
-    "date_note",
-]
 DISTRICTS = ("Kalbajar", "Lachin", "Aghdam", "Fuzuli", "Tartar", "Khojavend", "Jabrayil")
 
 
