@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db.domain.dimensions import REGISTRY, Dimension, Narrowing
 from db.domain.figures import Counts, DatedValue
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.records import DatePrecision, IncidentStatus
@@ -41,23 +42,23 @@ ID_CHUNK = 1000
 Reader = AsyncConnection | AsyncSession
 
 
-_CATEGORY_COLUMNS = {
-    Category.CIVILIAN: (Incident.civilian_killed, Incident.civilian_injured),
-    Category.MILITARY: (Incident.military_killed, Incident.military_injured),
-}
+def _narrowed(dimension: Dimension[Any], value: Any) -> list[ColumnElement[bool]]:
+    """The conditions on incidents of one dimension's value (by its kind of narrowing)."""
+    c = Incident.__table__.c
+    if dimension.narrowing is Narrowing.IN:
+        assert dimension.column is not None
+        return [c[dimension.column].in_(dimension.operands(value))]
+    if dimension.narrowing is Narrowing.SPAN:
+        start = [c.date >= value.start] if value.start is not None else []
+        return [*start, *([c.date_end <= value.end] if value.end is not None else [])]
+    return [c[f"{value}_killed"] + c[f"{value}_injured"] > 0]  # Narrowing.PEOPLE
 
 
 def incident_conditions(f: IncidentFilter) -> ColumnElement[bool]:
     conds: list[ColumnElement[bool]] = [Incident.status == IncidentStatus.PUBLISHED]
-    if f.districts:
-        conds.append(Incident.district_id.in_(f.districts))
-    if f.period.start is not None:
-        conds.append(Incident.date >= f.period.start)
-    if f.period.end is not None:
-        conds.append(Incident.date_end <= f.period.end)
-    if f.category is not None:
-        a, b = _CATEGORY_COLUMNS[f.category]
-        conds.append(a + b > 0)
+    for dimension in REGISTRY:
+        if dimension.is_set(f):
+            conds += _narrowed(dimension, dimension.get(f))
     return and_(true(), *conds)
 
 
