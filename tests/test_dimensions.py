@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete
 
 from bot.app import build_vocabulary
-from db import queries, subscriptions
+from db import queries, series, subscriptions
 from db.domain.digests import DigestSettings
 from db.domain.dimensions import (
     REGISTRY,
@@ -175,6 +175,10 @@ async def test_the_query_narrows_by_the_value(
     assert 0 < narrowed.incidents <= everything.incidents
     assert narrowed.counts.total <= everything.counts.total
     assert direct == narrowed
+    monthly = await services.store.stats.monthly(f)
+    assert monthly.placed.total + monthly.unplaced.total == narrowed.counts.total
+    async with services.store.db.read() as connection:
+        assert await series._rows(connection, f) != []
 
 
 async def test_each_dimension_narrows_something(services: Services) -> None:
