@@ -26,6 +26,8 @@ from bot.request import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from db import seed
 from db.domain.digests import Delivery
+from db.domain.dimensions import REGISTRY
+from db.domain.vocabulary import Vocabulary
 from db.session import Database
 from db.store import Store
 from db.store.access import Policy
@@ -60,9 +62,8 @@ from handlers.callbacks import (
 )
 from handlers.context import SERVICES_KEY, BotContext, Services
 from handlers.digests import run_digests
-from handlers.parsing import Vocabulary
 from handlers.ratelimit import FloodLimiter, FloodLimits
-from handlers.render import CATEGORY_WORDS, FREQUENCY_WORDS
+from handlers.render import FREQUENCY_WORDS
 from locales.i18n import Catalogs
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,8 @@ def build_vocabulary(catalogs: Catalogs) -> Vocabulary:
             for key, msgid in msgids.items()
         }
 
-    return Vocabulary.build(words(CATEGORY_WORDS), words(FREQUENCY_WORDS))
+    choices = {key: msgid for d in REGISTRY for key, msgid in d.words.items()}
+    return Vocabulary.build(words(choices), words(FREQUENCY_WORDS))
 
 
 def build_services(settings: Settings) -> Services:

@@ -33,8 +33,7 @@ MAX_CORRECTIONS = 50
 
 
 def subscription_filter(subscription: SubscriptionView) -> IncidentFilter:
-    s = subscription.settings
-    return IncidentFilter(districts=s.districts, category=s.category)
+    return subscription.settings.filter
 
 
 class _Composer:

@@ -346,10 +346,9 @@ class Subscription(Base):
     at: Mapped[dt.time] = mapped_column(Time())
     #: For weekly digests: 0 = Monday.
     weekday: Mapped[int] = mapped_column(Integer, default=0)
-    #: District ids; empty for all districts.
-    districts: Mapped[list[int]] = mapped_column(JSON)
-    #: "civilian", "military" or NULL for both.
-    category: Mapped[str | None] = mapped_column(String(16))
+    #: The filters, by dimension key (``db.domain.dimensions.dump_filter``): ``{"districts":
+    #: [3, 1], "category": "civilian"}``; ``{}`` for all incidents.
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: Send a digest that says "nothing new" rather than nothing.
     send_empty: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The language the chat was answered in when it subscribed: its digests come in it unless

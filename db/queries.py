@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from db.domain.dimensions import REGISTRY, Dimension, Narrowing, by_rollup, national
 from db.domain.figures import Counts, DatedValue
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.records import DatePrecision, IncidentStatus
@@ -41,23 +42,23 @@ ID_CHUNK = 1000
 Reader = AsyncConnection | AsyncSession
 
 
-_CATEGORY_COLUMNS = {
-    Category.CIVILIAN: (Incident.civilian_killed, Incident.civilian_injured),
-    Category.MILITARY: (Incident.military_killed, Incident.military_injured),
-}
+def _narrowed(dimension: Dimension[Any], value: Any) -> list[ColumnElement[bool]]:
+    """The conditions on incidents of one dimension's value (by its kind of narrowing)."""
+    c = Incident.__table__.c
+    if dimension.narrowing is Narrowing.IN:
+        assert dimension.column is not None
+        return [c[dimension.column].in_(dimension.operands(value))]
+    if dimension.narrowing is Narrowing.SPAN:
+        start = [c.date >= value.start] if value.start is not None else []
+        return [*start, *([c.date_end <= value.end] if value.end is not None else [])]
+    return [c[f"{value}_killed"] + c[f"{value}_injured"] > 0]  # Narrowing.PEOPLE
 
 
 def incident_conditions(f: IncidentFilter) -> ColumnElement[bool]:
     conds: list[ColumnElement[bool]] = [Incident.status == IncidentStatus.PUBLISHED]
-    if f.districts:
-        conds.append(Incident.district_id.in_(f.districts))
-    if f.period.start is not None:
-        conds.append(Incident.date >= f.period.start)
-    if f.period.end is not None:
-        conds.append(Incident.date_end <= f.period.end)
-    if f.category is not None:
-        a, b = _CATEGORY_COLUMNS[f.category]
-        conds.append(a + b > 0)
+    for dimension in REGISTRY:
+        if dimension.is_set(f):
+            conds += _narrowed(dimension, dimension.get(f))
     return and_(true(), *conds)
 
 
@@ -236,7 +237,11 @@ async def stats_many(
     """Several filters' figures in one statement: each filter's rows of ``incident_totals``
     tagged with its index, grouped by (tag, district), latest dates as scalar subqueries; and
     with ``with_start`` where the records start (two more scalar subqueries in the same
-    statement, read again on their own only when no row matched)."""
+    statement, read again on their own only when no row matched). A filter narrowed by a
+    dimension that does not key ``incident_totals`` is read from the incidents."""
+    if not all(by_rollup(f) for f, _, _ in requests):
+        results = [await _stats_of_incidents(db, *request) for request in requests]
+        return results, await records_start(db) if with_start else None
     shape, params = _shape_and_params(requests)
     rows = (await db.execute(_stats_statement(shape, with_start), params)).all()
     records_from = None
@@ -298,6 +303,49 @@ def _figures(requests: Sequence[StatsRequest], rows: Sequence[Any]) -> list[Stat
     return results
 
 
+async def _stats_of_incidents(db: Reader, f: IncidentFilter, leading: int, latest: bool) -> Stats:
+    """What :func:`_figures` gives for one filter, read from the incidents (slower: for the
+    dimensions that ``incident_totals`` is not keyed by)."""
+    i = Incident.__table__.c
+    where = incident_conditions(f)
+    figures = (i.civilian_killed, i.civilian_injured, i.military_killed, i.military_injured)
+    rows = (
+        await db.execute(
+            select(i.district_id, *(func.sum(c) for c in figures), func.count())
+            .where(where)
+            .group_by(i.district_id)
+        )
+    ).all()
+    per_district = {
+        int(d): restrict_counts(Counts(*(int(v or 0) for v in vs[:4])), f.category)
+        for d, *vs in rows
+        if d is not None
+    }
+    sums = [sum(int(row[k] or 0) for row in rows) for k in range(1, 6)]
+    last_seen = first_seen = None
+    if latest:
+        order = ((i.date_end.desc(), i.date.desc()), (i.date, i.date_end))
+        found = [
+            (
+                await db.execute(select(i.date, i.date_end).where(where).order_by(*by).limit(1))
+            ).first()
+            for by in order
+        ]
+        last_seen, first_seen = (
+            DatedValue(row[0], _precision(row[0], row[1])) if row is not None else None
+            for row in found
+        )
+    top: tuple[DistrictTotal, ...] = ()
+    if leading and not f.districts:
+        ranked = sorted(
+            ((d, c.total) for d, c in per_district.items() if c.total > 0),
+            key=lambda item: (-item[1], item[0]),
+        )
+        top = tuple(DistrictTotal(d, total) for d, total in ranked[:leading])
+    counts = restrict_counts(Counts(*sums[:4]), f.category)
+    return Stats(counts=counts, incidents=sums[4], latest=last_seen, leading=top, first=first_seen)
+
+
 def _precision(start: dt.date, end: dt.date) -> DatePrecision:
     if start == end:
         return DatePrecision.DAY
@@ -344,8 +392,8 @@ def _official_statement(category: Category | None, has_end: bool) -> Select[Any]
 async def latest_official(db: Reader, f: IncidentFilter) -> OfficialFigures | None:
     """The latest official total (by the date its figures refer to) made public by the end of
     the period, from a named authority, that states figures the filter asks for. Official totals
-    are national: None when districts are named."""
-    if f.districts:
+    are national: None when a dimension they do not break down by narrows it (districts)."""
+    if not national(f):
         return None
     statement = _official_statement(f.category, f.period.end is not None)
     row = (await db.execute(statement, {"end": f.period.end})).first()

@@ -15,12 +15,20 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 
+from db.domain.dimensions import by_rollup
 from db.domain.figures import Counts
 from db.domain.filters import IncidentFilter
 from db.domain.records import IncidentStatus
 from db.domain.series import MonthCounts, MonthlySeries, month_start, months_between, next_month
 from db.models import Incident, OfficialTotal, TotalsGrain, as_utc
-from db.queries import COUNT_COLUMN, TOTALS, Reader, restrict_counts, totals_parts
+from db.queries import (
+    COUNT_COLUMN,
+    TOTALS,
+    Reader,
+    incident_conditions,
+    restrict_counts,
+    totals_parts,
+)
 
 #: A stated period longer than this is not drawn whole: the axis runs over the months with data.
 MAX_PERIOD_MONTHS = 240
@@ -58,6 +66,20 @@ def _statement(f: IncidentFilter) -> Select[Any]:
     return select(union_all(*selects).subquery())
 
 
+async def _rows(db: Reader, f: IncidentFilter) -> list[Any]:
+    """(grain, date, four counts, incidents) as :func:`_statement` gives them; for a filter that
+    ``incident_totals`` is not keyed by, one row per incident (LONG when it crosses months)."""
+    if by_rollup(f):
+        return list(await db.execute(_statement(f)))
+    i = Incident.__table__.c
+    figures = (i.civilian_killed, i.civilian_injured, i.military_killed, i.military_injured)
+    found = await db.execute(select(i.date, i.date_end, *figures).where(incident_conditions(f)))
+    return [
+        (TotalsGrain.LONG.value if month_start(day) != month_start(end) else "", day, *counts, 1)
+        for day, end, *counts in found
+    ]
+
+
 async def data_as_of(db: Reader) -> dt.datetime | None:
     """When the records last changed: the latest edit of a published incident or the latest
     official total added (as ``listing.sources_summary`` reports it), in UTC."""
@@ -87,7 +109,7 @@ async def monthly_series(
     """
     placed: dict[dt.date, list[int]] = defaultdict(lambda: [0] * 5)
     unplaced = [0] * 5
-    for grain, day, *values in await db.execute(_statement(f)):
+    for grain, day, *values in await _rows(db, f):
         numbers = [int(v or 0) for v in values]
         target = unplaced if grain == TotalsGrain.LONG.value else placed[month_start(day)]
         for i, number in enumerate(numbers):

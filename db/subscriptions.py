@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.domain.digests import DigestSettings, SubscriptionView
-from db.domain.filters import Category
+from db.domain.dimensions import dump_filter, load_filter
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import Frequency, next_due
 from db.models import Subscription, as_utc
@@ -30,8 +30,7 @@ def view_of(row: Subscription) -> SubscriptionView:
             frequency=Frequency(row.frequency),
             at=row.at,
             weekday=row.weekday,
-            districts=tuple(int(d) for d in row.districts),
-            category=Category(row.category) if row.category else None,
+            filter=load_filter(row.filters),
             send_empty=row.send_empty,
         ),
         language=row.language,
@@ -64,8 +63,7 @@ async def subscribe(
     row.frequency = settings.frequency
     row.at = settings.at
     row.weekday = settings.weekday
-    row.districts = list(settings.districts)
-    row.category = settings.category.value if settings.category else None
+    row.filters = dump_filter(settings.filter)
     row.send_empty = settings.send_empty
     if language is not None:
         row.language = language

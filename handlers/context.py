@@ -13,9 +13,9 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from db.domain.digests import Delivery
 from db.domain.gazetteer import Gazetteer
+from db.domain.vocabulary import Vocabulary
 from db.store import Store
 from handlers.cache import RenderedReplies
-from handlers.parsing import Vocabulary
 from locales.i18n import Catalogs, Translator
 
 SERVICES_KEY = "services"

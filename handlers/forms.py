@@ -16,6 +16,7 @@ from typing import Any
 
 from db.domain.drafts import COUNT_FIELDS, IncidentDraft, OfficialDraft
 from db.domain.gazetteer import Gazetteer
+from db.domain.periods import BadPeriod, parse_date_span
 from db.domain.problems import ProblemKind
 from db.domain.records import DatePrecision, Device
 from db.domain.validation import (
@@ -36,7 +37,6 @@ from db.domain.validation import (
     check_url,
     official_total_problems,
 )
-from handlers.parsing import BadPeriod, parse_date_span
 
 INCIDENT_KEYS = (
     "date",

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardMarkup, Update
 
+from db.domain.dimensions import filter_key
 from handlers.context import BotContext, language_chat
 from handlers.parsing import parse_comparison, parse_filters
 from handlers.render import render_problems
@@ -41,10 +42,13 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
     day = context.today()
     by = compiled_by(context)
     replies = services.stats_replies
+    key = filter_key(f)  # the filter as the registry keys it
 
     def kept(stored: str | None, version: int) -> tuple[str, InlineKeyboardMarkup] | None:
         t = context.choose_translator(update, stored)
-        found: tuple[str, InlineKeyboardMarkup] | None = replies.get(version, (f, t.lang, day, by))
+        found: tuple[str, InlineKeyboardMarkup] | None = replies.get(
+            version, (key, t.lang, day, by)
+        )
         return found
 
     # The chat's language and the data version in one statement, then the figures (on the same
@@ -58,7 +62,7 @@ async def answer_stats(update: Update, context: BotContext, args: Sequence[str])
         t = await context.translator(update)  # chosen by ``kept`` from the language read
         text = render_stats(t, services.gazetteer, read.report, compiled_by=by, today=day)
         rendered = (text, stats_keyboard(t, services.gazetteer, f))
-        replies.put(read.version, (f, t.lang, day, by), rendered)
+        replies.put(read.version, (key, t.lang, day, by), rendered)
     await reply(update, *rendered)
 
 

@@ -61,8 +61,7 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
         await reply(update, render_problems(t, services.gazetteer, parsed.problems))
         return
     request = SubscribeRequest(
-        districts=parsed.filter.districts,
-        category=parsed.filter.category,
+        filter=parsed.filter,
         frequency=parsed.frequency,
         at=parsed.at,
     )

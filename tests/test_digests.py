@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 from db import changes, digests, outbox, subscriptions
 from db.domain.digests import Digest, DigestSettings
 from db.domain.drafts import IncidentDraft
+from db.domain.filters import IncidentFilter
 from db.domain.records import DatePrecision
 from db.models import DigestItem, OutboxMessage, Subscription
 from db.store import apply
@@ -79,7 +80,11 @@ async def test_a_digest_of_new_incidents_then_of_a_correction(store: Services) -
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
     async with db.write() as session:
         for chat in (FIRST, SECOND):
-            settings = DigestSettings(districts=(1,)) if chat == FIRST else DigestSettings()
+            settings = (
+                DigestSettings(filter=IncidentFilter(districts=(1,)))
+                if chat == FIRST
+                else DigestSettings()
+            )
             await subscriptions.subscribe(session, chat, settings, OWNER, start, BAKU)
     await _period_from_now(store, FIRST, SECOND)
     async with db.write() as session:

@@ -28,13 +28,14 @@ from db.domain.figures import Counts
 from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.gazetteer import DistrictEntry, Gazetteer
 from db.domain.listing import ExportRow, SourceRef
+from db.domain.periods import parse_period, period_slug
 from db.domain.records import DatePrecision, Device, IncidentStatus
 from db.models import Incident, IncidentSource
 from db.store.exports import BATCH
 from db.writes import add_incident
 from handlers import export as export_handler
 from handlers.context import Services
-from handlers.parsing import parse_filters, parse_period
+from handlers.parsing import parse_filters
 from handlers.render import export as render_export
 from handlers.render import filters_text, render_problems, visible_length
 from locales.i18n import Catalogs
@@ -451,7 +452,7 @@ def _gazetteer() -> Gazetteer:
     ],
 )
 def test_period_in_the_file_name(typed: str, slug: str) -> None:
-    assert render_export.period_slug(parse_period(typed)) == slug
+    assert period_slug(parse_period(typed)) == slug
 
 
 def test_file_name_holds_the_query_and_the_time_in_utc() -> None:

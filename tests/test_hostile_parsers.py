@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from db.domain.csv_rows import parse_csv
 from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.periods import BadPeriod, parse_date_span, parse_period
 from db.domain.problems import ProblemKind
 from db.domain.schedule import Frequency
 from db.domain.validation import (
@@ -25,6 +26,7 @@ from db.domain.validation import (
     check_url,
     clean,
 )
+from db.domain.vocabulary import Vocabulary
 from handlers.callbacks import (
     MAX_CALLBACK_BYTES,
     MAX_OFFSET,
@@ -51,16 +53,7 @@ from handlers.forms import (
     parse_official,
     split_pairs,
 )
-from handlers.parsing import (
-    BadPeriod,
-    Vocabulary,
-    parse_comparison,
-    parse_date_span,
-    parse_filters,
-    parse_period,
-    parse_subscription,
-    tokenize,
-)
+from handlers.parsing import parse_comparison, parse_filters, parse_subscription, tokenize
 from tests.test_parsing import GAZ
 
 TODAY = dt.date(2026, 11, 27)

@@ -110,3 +110,61 @@ async def test_incident_totals_migration_fills_what_a_rebuild_computes(tmp_path:
         assert len(migrated) == 7  # 4 span rows and 2 month rows of published incidents, 1 long
     finally:
         await db.dispose()
+
+
+async def test_subscription_filters_migration_keeps_each_subscriptions_filters(
+    tmp_path: Path,
+) -> None:
+    """Revision 013 moves ``districts`` and ``category`` into one ``filters`` JSON value keyed
+    by dimension, as ``db.domain.dimensions.dump_filter`` writes it, and back on the way down."""
+    import json
+
+    from sqlalchemy import text
+
+    from db.domain.dimensions import load_filter
+    from db.domain.filters import Category, IncidentFilter
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'filters.sqlite3'}")
+    rows = {1: ("[3, 1]", "civilian"), 2: ("[]", None), 3: ("[]", "military")}
+    insert = text(
+        "INSERT INTO subscriptions (chat_id, frequency, at, weekday, districts, category, "
+        "send_empty, active, created_at, updated_at, period_start, next_due_at) VALUES (:chat, "
+        "'daily', '09:00:00', 0, :districts, :category, 0, 1, :now, :now, :now, :now)"
+    )
+    try:
+        await migrate.upgrade(db, "012")
+        async with db.engine.begin() as conn:
+            for chat, (districts, category) in rows.items():
+                await conn.execute(
+                    insert,
+                    {
+                        "chat": chat,
+                        "districts": districts,
+                        "category": category,
+                        "now": "2026-11-27",
+                    },
+                )
+        await migrate.upgrade(db, "013")
+        async with db.engine.connect() as conn:
+            found = dict(
+                (await conn.execute(text("SELECT chat_id, filters FROM subscriptions"))).all()
+            )
+        assert {chat: load_filter(json.loads(value)) for chat, value in found.items()} == {
+            1: IncidentFilter(districts=(3, 1), category=Category.CIVILIAN),
+            2: IncidentFilter(),
+            3: IncidentFilter(category=Category.MILITARY),
+        }
+        await migrate.downgrade(db, "012")
+        async with db.engine.connect() as conn:
+            back = (
+                await conn.execute(
+                    text("SELECT chat_id, districts, category FROM subscriptions ORDER BY chat_id")
+                )
+            ).all()
+        assert [(c, json.loads(d), k) for c, d, k in back] == [
+            (1, [3, 1], "civilian"),
+            (2, [], None),
+            (3, [], "military"),
+        ]
+    finally:
+        await db.dispose()

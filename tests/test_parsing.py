@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 from bot.config import DEFAULT_SEED_DIR
 from db.domain.filters import Category, Period
 from db.domain.gazetteer import DistrictEntry, Gazetteer, normalize
+from db.domain.periods import BadPeriod, parse_period
 from db.domain.problems import ProblemKind
-from handlers.parsing import BadPeriod, Vocabulary, parse_filters, parse_period
+from db.domain.vocabulary import Vocabulary
+from handlers.parsing import parse_filters
 
 
 def _gazetteer() -> Gazetteer:

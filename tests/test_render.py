@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from bot.emulator import parse_html
 from db.domain.figures import Counts, DatedValue
-from db.domain.filters import IncidentFilter, Period
+from db.domain.filters import Category, IncidentFilter, Period
 from db.domain.listing import IncidentPage, IncidentRow, SourceRef
 from db.domain.records import DatePrecision, Device
+from db.domain.vocabulary import Vocabulary
 from handlers import render
-from handlers.parsing import Vocabulary, parse_filters
+from handlers.parsing import parse_filters
 from handlers.render import listing
 from handlers.render import start as render_start
 from locales.i18n import Catalogs
@@ -97,7 +98,7 @@ def test_help_start_and_language_prompt_are_valid_html(lang: str) -> None:
 
 def test_vocabulary_is_normalised() -> None:
     vocabulary = Vocabulary.build({})
-    assert vocabulary.category("civilian") is None
+    assert vocabulary.choice("civilian", Category) is None
 
 
 def test_a_page_of_long_entries_is_cut_to_fit_and_paging_goes_on_from_there() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from db import outbox, subscriptions
 from db.digests import Render
 from db.domain.digests import Digest, DigestSettings, SubscriptionView
-from db.domain.filters import Category
+from db.domain.filters import Category, IncidentFilter
 from db.domain.records import OutboxStatus, SubscriptionEnd
 from db.domain.schedule import Frequency
 from db.models import DigestItem, OutboxMessage, Subscription
@@ -89,7 +89,7 @@ async def test_a_new_subscription_is_daily_at_the_configured_time(store: Store) 
     assert await store.subscriptions.current(chat) is None
     view = await store.subscriptions.subscribe(
         chat,
-        SubscribeRequest(districts=(2, 1)),
+        SubscribeRequest(IncidentFilter(districts=(2, 1))),
         actor=OWNER,
         tz=BAKU,
         default_at=dt.time(7, 15),
@@ -97,7 +97,9 @@ async def test_a_new_subscription_is_daily_at_the_configured_time(store: Store) 
         now=NOW,
     )
     assert view.active and view.language == "ru" and view.period_start == NOW
-    assert view.settings == DigestSettings(Frequency.DAILY, dt.time(7, 15), districts=(2, 1))
+    assert view.settings == DigestSettings(
+        Frequency.DAILY, dt.time(7, 15), filter=IncidentFilter(districts=(2, 1))
+    )
     assert view.next_due_at == dt.datetime(2020, 1, 7, 3, 15, tzinfo=dt.UTC)  # 07:15 in Baku
     assert await _current(store, chat) == view
 
@@ -107,18 +109,22 @@ async def test_subscribing_again_keeps_the_schedule_and_takes_the_new_filters(
 ) -> None:
     (chat,) = await _subscribed(
         store,
-        DigestSettings(Frequency.WEEKLY, dt.time(18, 30), 3, (1,), send_empty=True),
+        DigestSettings(Frequency.WEEKLY, dt.time(18, 30), 3, IncidentFilter((1,)), send_empty=True),
     )
     view = await store.subscriptions.subscribe(
         chat,
-        SubscribeRequest(category=Category.CIVILIAN),
+        SubscribeRequest(IncidentFilter(category=Category.CIVILIAN)),
         actor=OWNER,
         tz=BAKU,
         default_at=NINE,
         now=LATER,
     )
     assert view.settings == DigestSettings(
-        Frequency.WEEKLY, dt.time(18, 30), 3, (), Category.CIVILIAN, send_empty=True
+        Frequency.WEEKLY,
+        dt.time(18, 30),
+        3,
+        IncidentFilter(category=Category.CIVILIAN),
+        send_empty=True,
     )
     assert view.period_start == NOW  # the period it was in goes on
     # What the request names replaces what ran.
@@ -149,10 +155,14 @@ async def test_the_frequency_changes_only_while_a_digest_runs(store: Store) -> N
     change = store.subscriptions.change_frequency
     assert await change(chat, Frequency.WEEKLY, actor=OWNER, tz=BAKU, now=NOW) is None
     assert await store.subscriptions.current(chat) is None  # nothing was made
-    await _subscribed(store, DigestSettings(at=dt.time(18, 30), districts=(4,)))
+    await _subscribed(
+        store, DigestSettings(at=dt.time(18, 30), filter=IncidentFilter(districts=(4,)))
+    )
     view = await change(chat, Frequency.WEEKLY, actor=OWNER, tz=BAKU, now=NOW)
     assert view is not None
-    assert view.settings == DigestSettings(Frequency.WEEKLY, dt.time(18, 30), districts=(4,))
+    assert view.settings == DigestSettings(
+        Frequency.WEEKLY, dt.time(18, 30), filter=IncidentFilter(districts=(4,))
+    )
     await store.subscriptions.end(chat, SubscriptionEnd.UNSUBSCRIBED, now=NOW)
     assert await change(chat, Frequency.DAILY, actor=OWNER, tz=BAKU, now=NOW) is None
     assert (await _current(store, chat)).settings.frequency is Frequency.WEEKLY

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from db import subscriptions
 from db.domain.digests import DigestSettings
-from db.domain.filters import Category
+from db.domain.filters import Category, IncidentFilter
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import Frequency
 from handlers.context import Services
@@ -19,7 +19,7 @@ CHAT = -100_900
 
 async def test_subscribe_change_end_and_resume(services: Services) -> None:
     db = services.store.db
-    settings = DigestSettings(districts=(3, 1), category=Category.CIVILIAN)
+    settings = DigestSettings(filter=IncidentFilter(districts=(3, 1), category=Category.CIVILIAN))
     async with db.write() as session:
         view = await subscriptions.subscribe(session, CHAT, settings, 4242, NOW, BAKU)
     assert view.active and view.period_start == NOW

@@ -4,10 +4,10 @@ row claimed for sending, and what one run of the digests did."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from db.domain.filters import Category
+from db.domain.filters import IncidentFilter
 from db.domain.listing import IncidentRow
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import MONDAY, Frequency
@@ -21,8 +21,8 @@ class DigestSettings:
     frequency: Frequency = Frequency.DAILY
     at: dt.time = dt.time(9, 0)
     weekday: int = MONDAY
-    districts: tuple[int, ...] = ()
-    category: Category | None = None
+    #: The filters, with no period (a digest covers what is new since the previous one).
+    filter: IncidentFilter = field(default_factory=IncidentFilter)
     send_empty: bool = False
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from db import outbox, subscriptions
 from db.domain.digests import DigestSettings, SubscriptionView
-from db.domain.filters import Category
+from db.domain.filters import IncidentFilter
 from db.domain.records import SubscriptionEnd
 from db.domain.schedule import Frequency
 from db.session import Database
@@ -29,8 +29,8 @@ from db.session import Database
 class SubscribeRequest:
     """What /subscribe asked for: the filters, and the frequency and time when it named them."""
 
-    districts: tuple[int, ...] = ()
-    category: Category | None = None
+    #: The filters, with no period.
+    filter: IncidentFilter = field(default_factory=IncidentFilter)
     frequency: Frequency | None = None
     at: dt.time | None = None
 
@@ -72,8 +72,7 @@ class Subscriptions:
                 frequency=request.frequency or base.frequency,
                 at=request.at or base.at,
                 weekday=base.weekday,
-                districts=request.districts,
-                category=request.category,
+                filter=request.filter,
                 send_empty=base.send_empty,
             )
             return await subscriptions.subscribe(

@@ -7,7 +7,6 @@ locale, every count goes through ``ngettext``, and nothing returned can exceed T
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from collections.abc import Sequence
@@ -16,11 +15,12 @@ from dataclasses import dataclass
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardMarkup
 
+from db.domain.dimensions import CATEGORY, REGISTRY
 from db.domain.figures import Counts
-from db.domain.filters import Category, IncidentFilter, Period
+from db.domain.filters import Category, IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.problems import ProblemKind
-from db.domain.records import DatePrecision, Device
+from db.domain.records import Device
 from db.domain.schedule import Frequency
 from handlers.parsing import MAX_SUGGESTED, Problem
 from locales.i18n import N_, Translator
@@ -93,15 +93,6 @@ ACTIVITY_LABELS = {
     "body-recovery": N_("search for the dead"),
 }
 
-#: Words that select a category in filters, space-separated, translated per language.
-CATEGORY_WORDS = {
-    # NOTE: filter words for civilians, separated by spaces; users may type any of them.
-    Category.CIVILIAN: N_("civilian civilians"),
-    # NOTE: filter words for military personnel, separated by spaces; users may type any of them.
-    Category.MILITARY: N_("military soldiers servicemen"),
-}
-
-
 #: Words that choose how often a digest comes, space-separated, translated per language.
 FREQUENCY_WORDS = {
     # NOTE: /subscribe words for a digest every day, separated by spaces.
@@ -109,10 +100,6 @@ FREQUENCY_WORDS = {
     # NOTE: /subscribe words for a digest every week, separated by spaces.
     Frequency.WEEKLY: N_("weekly week"),
 }
-
-
-def category_words(t: Translator, category: Category) -> list[str]:
-    return t._(CATEGORY_WORDS[category]).split()
 
 
 def people(t: Translator, n: int) -> str:
@@ -129,43 +116,12 @@ def signed(t: Translator, n: int) -> str:
 # -- filters and periods -------------------------------------------------------------------------
 
 
-def period_text(t: Translator, period: Period) -> str:
-    """``2023``, ``July 2023``, ``13 July 2023``, ``1 Jan 2021 – 30 Jun 2021``, ``from …``."""
-    start, end = period.start, period.end
-    if start and end:
-        if start == end:
-            return t.date(start)
-        if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
-            same_year = start.year == end.year
-            if same_year and start.month == 1 and end.month == 12:
-                return t.date(start, DatePrecision.YEAR)
-            if same_year and start.month == end.month:
-                return t.date(start, DatePrecision.MONTH)
-        return t._("{start} to {end}").format(start=t.date(start), end=t.date(end))
-    if start:
-        return t._("from {start}").format(start=t.date(start))
-    if end:
-        return t._("until {end}").format(end=t.date(end))
-    return t._("all dates")
-
-
-def category_label(t: Translator, category: Category) -> str:
-    if category is Category.CIVILIAN:
-        return t._("civilians")
-    return t._("military personnel")
-
-
-def filters_summary(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
-    """``Fuzuli · 2023 · civilians``."""
-    districts = (
-        ", ".join(gazetteer.name(d, t.lang) for d in f.districts)
-        if f.districts
-        else t._("all districts")
-    )
-    parts = [districts, period_text(t, f.period)]
-    if f.category is not None:
-        parts.append(category_label(t, f.category))
-    return SEPARATOR.join(parts)
+def filters_summary(
+    t: Translator, gazetteer: Gazetteer, f: IncidentFilter, *, without: str | None = None
+) -> str:
+    """``Fuzuli · 2023 · civilians``: each dimension's label (but the one keyed ``without``)."""
+    labels = (d.label(d.get(f), t, gazetteer) for d in REGISTRY if d.key != without)
+    return SEPARATOR.join(label for label in labels if label is not None)
 
 
 def filters_text(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
@@ -229,8 +185,8 @@ def filter_syntax(t: Translator, gazetteer: Gazetteer) -> str:
     ).format(
         district=example_district(t, gazetteer),
         periods="2023, 2023-07, 2023-07-13, 2021-01-01..2021-06-30, 2022..",
-        civilian=category_words(t, Category.CIVILIAN)[0],
-        military=category_words(t, Category.MILITARY)[0],
+        civilian=CATEGORY.query_words(Category.CIVILIAN, t, gazetteer)[0],
+        military=CATEGORY.query_words(Category.MILITARY, t, gazetteer)[0],
     )
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from db.domain.dimensions import DISTRICTS, PERIOD
 from db.domain.filters import IncidentFilter, Period
 from db.domain.gazetteer import Gazetteer
+from db.domain.periods import period_text
 from db.domain.stats import Comparison
-from handlers.render import SEPARATOR, bold, category_label, escape, period_text
+from handlers.render import bold, escape, filters_summary
 from handlers.render.stats import MIN_PERCENT_BASE, change_row, source_line
 from locales.i18n import Translator
 
@@ -37,22 +39,11 @@ def render_comparison(
         _side_label(t, gazetteer, left, by_period),
         _side_label(t, gazetteer, right, by_period),
     )
-    # What both sides share: the districts when comparing periods, the period when comparing
-    # districts, and the category.
-    shared = []
-    if by_period:
-        shared.append(
-            ", ".join(gazetteer.name(d, t.lang) for d in left.districts)
-            if left.districts
-            else t._("all districts")
-        )
-    else:
-        shared.append(period_text(t, left.period))
-    if left.category is not None:
-        shared.append(category_label(t, left.category))
+    # What both sides share: every filter but the one compared.
+    shared = filters_summary(t, gazetteer, left, without=PERIOD.key if by_period else DISTRICTS.key)
     lines = [
         bold(t._("{first} and {second} compared").format(first=names[0], second=names[1])),
-        escape(t._("Filters: {filters}").format(filters=SEPARATOR.join(shared))),
+        escape(t._("Filters: {filters}").format(filters=shared)),
         "",
         bold(t._("{first} → {second}").format(first=names[0], second=names[1])),
     ]

@@ -9,7 +9,6 @@ from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from db.domain.digests import Correction, Digest, SubscriptionView
-from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.listing import IncidentRow
 from db.domain.schedule import Frequency
@@ -32,8 +31,7 @@ _RESERVE = 100
 
 
 def _filters(t: Translator, gazetteer: Gazetteer, digest: Digest) -> str:
-    s = digest.subscription.settings
-    return filters_text(t, gazetteer, IncidentFilter(districts=s.districts, category=s.category))
+    return filters_text(t, gazetteer, digest.subscription.settings.filter)
 
 
 class DigestRenderer:
@@ -122,7 +120,7 @@ def _totals(t: Translator, digest: Digest) -> str:
     return "\n".join(
         [
             bold(t._("Totals for these filters, all dates")),
-            *counts_block(t, totals.counts, digest.subscription.settings.category)[1:],
+            *counts_block(t, totals.counts, digest.subscription.settings.filter.category)[1:],
             escape(
                 t.ngettext(
                     "{n} incident recorded", "{n} incidents recorded", totals.incidents
@@ -177,9 +175,7 @@ def render_subscription(
     lines = [
         bold(t._("Digest of this chat")),
         escape(schedule_text(t, view)),
-        escape(
-            filters_text(t, gazetteer, IncidentFilter(districts=s.districts, category=s.category))
-        ),
+        escape(filters_text(t, gazetteer, s.filter)),
         escape(t._("Next: {when}").format(when=t.datetime(view.next_due_at))),
     ]
     other = Frequency.WEEKLY if s.frequency is Frequency.DAILY else Frequency.DAILY

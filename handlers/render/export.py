@@ -35,17 +35,16 @@ import codecs
 import csv
 import datetime as dt
 import io
-import re
 import tempfile
-import unicodedata
 from collections.abc import Sequence
 from types import TracebackType
 from typing import IO
 
 from babel.units import format_unit
 
+from db.domain.dimensions import REGISTRY
 from db.domain.figures import Counts
-from db.domain.filters import IncidentFilter, Period
+from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.listing import ExportRow
 from handlers.render import (
@@ -61,8 +60,6 @@ MAX_CAPTION = 1024
 #: A document's content stays in memory up to this size, then goes to a temporary file.
 SPOOL_BYTES = 1024 * 1024
 SOURCE_SEPARATOR = " | "
-#: At most this many district keys in a file name; more are written as ``5-districts``.
-MAX_NAMED_DISTRICTS = 3
 
 COLUMNS = (
     "id",
@@ -194,79 +191,11 @@ class CsvDocument:
 
 # -- the file name -------------------------------------------------------------------------------
 
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-#: Letters that Unicode does not decompose into an ASCII letter and a mark.
-_ASCII_FOLD = str.maketrans({"ə": "e", "ı": "i", "ø": "o", "ł": "l", "ß": "ss"})
-
-
-def _slug(text: str) -> str:
-    """ASCII letters, digits and hyphens: ``Şuşa`` gives ``susa``."""
-    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_ASCII_FOLD))
-    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
-    return _NOT_SLUG.sub("-", ascii_only).strip("-")
-
-
-def _is_year(start: dt.date, end: dt.date) -> bool:
-    return (start.month, start.day, end.month, end.day) == (1, 1, 12, 31)
-
-
-def _is_month_end(day: dt.date) -> bool:
-    return (day + dt.timedelta(days=1)).day == 1
-
-
-def _compact_start(day: dt.date) -> str:
-    if (day.month, day.day) == (1, 1):
-        return f"{day.year:04d}"
-    if day.day == 1:
-        return f"{day.year:04d}-{day.month:02d}"
-    return day.isoformat()
-
-
-def _compact_end(day: dt.date) -> str:
-    if (day.month, day.day) == (12, 31):
-        return f"{day.year:04d}"
-    if _is_month_end(day):
-        return f"{day.year:04d}-{day.month:02d}"
-    return day.isoformat()
-
-
-def period_slug(period: Period) -> str:
-    """``2023``, ``2023-07``, ``2023-07-13``, ``2021-01-01_2021-06-30``, ``from-2022``,
-    ``until-2021-06``; empty for all dates."""
-    start, end = period.start, period.end
-    if start is not None and end is not None:
-        if start.year == end.year and _is_year(start, end):
-            return f"{start.year:04d}"
-        same_month = (start.year, start.month) == (end.year, end.month)
-        if same_month and start.day == 1 and _is_month_end(end):
-            return f"{start.year:04d}-{start.month:02d}"
-        if start == end:
-            return start.isoformat()
-        return f"{start.isoformat()}_{end.isoformat()}"
-    if start is not None:
-        return f"from-{_compact_start(start)}"
-    if end is not None:
-        return f"until-{_compact_end(end)}"
-    return ""
-
 
 def file_name(gazetteer: Gazetteer, f: IncidentFilter, at: dt.datetime) -> str:
     """ASCII only: the query and the time of the export (UTC), e.g.
     ``casualties_fuzuli_2023_civilian_20261127-2142Z.csv``; ``casualties_all_…`` unfiltered."""
-    parts = []
-    if f.districts:
-        if len(f.districts) > MAX_NAMED_DISTRICTS:
-            parts.append(f"{len(f.districts)}-districts")
-        else:
-            keys = [
-                _slug(gazetteer.key(d)) or _slug(gazetteer.name(d, "en")) or str(d)
-                for d in f.districts
-            ]
-            parts.append("-".join(keys))
-    if (period := period_slug(f.period)) != "":
-        parts.append(period)
-    if f.category is not None:
-        parts.append(f.category.value)
+    parts = [slug for d in REGISTRY if (slug := d.slug(d.get(f), gazetteer))]
     stamp = at.astimezone(dt.UTC).strftime("%Y%m%d-%H%MZ")
     return "_".join(["casualties", *(parts or ["all"]), stamp]) + ".csv"
 

@@ -9,41 +9,20 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from db.domain.filters import IncidentFilter, Period
+from db.domain.dimensions import REGISTRY
+from db.domain.filters import IncidentFilter
 from db.domain.gazetteer import Gazetteer
 from db.domain.stats import StatsReport
 from handlers.parsing import Problem
-from handlers.render import category_words, filters_summary
+from handlers.render import filters_summary
 from handlers.render.stats import render_stats
 from locales.i18n import Translator
-
-
-def period_query(period: Period) -> str:
-    """A period as a user types it: ``2023``, ``2023-07``, ``2023-07-13``, ``2021-01-05..2021-06``
-    style ranges with ISO days (either end open); empty for all dates."""
-    start, end = period.start, period.end
-    if start is None and end is None:
-        return ""
-    if start is not None and end is not None:
-        if start == end:
-            return start.isoformat()
-        if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
-            if start.year == end.year and (start.month, end.month) == (1, 12):
-                return f"{start.year:04d}"
-            if (start.year, start.month) == (end.year, end.month):
-                return f"{start.year:04d}-{start.month:02d}"
-    return f"{start.isoformat() if start else ''}..{end.isoformat() if end else ''}"
 
 
 def filter_query(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> str:
     """Filters as words that :func:`handlers.parsing.parse_filters` reads back to ``f``, in the
     reader's language: what an inline query for the same card says."""
-    words = [gazetteer.name(d, t.lang) for d in f.districts]
-    if period := period_query(f.period):
-        words.append(period)
-    if f.category is not None:
-        words.append(category_words(t, f.category)[0])
-    return " ".join(words)
+    return " ".join(w for d in REGISTRY for w in d.query_words(d.get(f), t, gazetteer))
 
 
 def stats_keyboard(t: Translator, gazetteer: Gazetteer, f: IncidentFilter) -> InlineKeyboardMarkup:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
+from db.domain.dimensions import CATEGORY
 from db.domain.filters import Category
 from db.domain.gazetteer import Gazetteer
 from handlers.callbacks import encode_language
-from handlers.render import Rendered, bold, category_words, escape, example_district, filter_syntax
+from handlers.render import Rendered, bold, escape, example_district, filter_syntax
 from locales.i18n import Translator
 
 
@@ -38,7 +39,7 @@ def render_start(t: Translator, name: str | None) -> str:
 def render_help(t: Translator, gazetteer: Gazetteer, bot_username: str | None = None) -> str:
     district = example_district(t, gazetteer)
     other = example_district(t, gazetteer, 1)
-    civilian = category_words(t, Category.CIVILIAN)[0]
+    civilian = CATEGORY.query_words(Category.CIVILIAN, t, gazetteer)[0]
     lines = [
         bold(t._("What I can do")),
         "",

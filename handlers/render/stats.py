@@ -9,6 +9,7 @@ from babel.numbers import format_percent
 
 from db.domain.filters import Category
 from db.domain.gazetteer import Gazetteer
+from db.domain.periods import period_text
 from db.domain.stats import OfficialComparison, Stats, StatsReport, Trend
 from handlers.render import (
     bold,
@@ -17,7 +18,6 @@ from handlers.render import (
     filters_text,
     link,
     people,
-    period_text,
     signed,
 )
 from handlers.render.quotes import full_breakdown, quotable
